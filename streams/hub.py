@@ -1,0 +1,170 @@
+"""Per-process fan-out: one channel-layer subscription per group per process.
+
+A straightforward Channels design gives every socket its own layer channel
+and sends every event through the layer once per socket; STACK-NOTES shows
+that is where the time goes (and where the core layer drops messages). Here
+each server process (one hub per event loop) joins a group once, receives an
+event once, and hands the same pre-encoded text frame to each local
+subscriber. The hub also watches sequence gaps (counted and logged, so a
+drop is never silent) and closes sockets whose client went quiet.
+"""
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+FRAME = "stream.frame"
+CONTROL = "stream.control"
+
+
+class Hub:
+    timer = staticmethod(time.monotonic)
+
+    def __init__(self, loop, layer):
+        self.loop = loop
+        self.layer = layer
+        self.channel = None
+        self.members = {}
+        self.consumers = set()
+        self.stats = Counter()
+        self._last_seq = {}
+        self._lock = asyncio.Lock()
+        self._tasks = []
+
+    async def start(self):
+        self.channel = await self.layer.new_channel("hub.")
+        self._tasks = [
+            asyncio.ensure_future(self._read()),
+            asyncio.ensure_future(self._sweep()),
+        ]
+
+    async def stop(self):
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # Membership ---------------------------------------------------------
+
+    def attach(self, consumer):
+        self.consumers.add(consumer)
+
+    def detach(self, consumer):
+        self.consumers.discard(consumer)
+
+    async def join(self, group, consumer):
+        """Called when a socket subscribes; the layer is only asked when the
+        first local subscriber of a group arrives."""
+        async with self._lock:
+            members = self.members.get(group)
+            if members is None:
+                await self.layer.group_add(group, self.channel)
+                members = self.members[group] = {}
+            members[consumer] = None
+
+    async def leave(self, group, consumer):
+        async with self._lock:
+            members = self.members.get(group)
+            if members is None:
+                return
+            members.pop(consumer, None)
+            if not members:
+                del self.members[group]
+                self._last_seq.pop(group, None)
+                await self.layer.group_discard(group, self.channel)
+
+    # Delivery -----------------------------------------------------------
+
+    async def _read(self):
+        backoff = 0.1
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.stats["layer_errors"] += 1
+                logger.exception("hub: channel layer receive failed; retrying")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+                continue
+            await self.dispatch(message)
+
+    async def dispatch(self, message):
+        group = message.get("group")
+        if message.get("type") == FRAME:
+            self._track(group, message["epoch"], message["seq"])
+        members = self.members.get(group)
+        if not members:
+            return
+        for consumer in list(members):
+            try:
+                await consumer.deliver(group, message)
+            except Exception:
+                logger.exception("hub: delivery to one socket failed")
+        self.stats["deliveries"] += len(members)
+
+    def _track(self, group, epoch, seq):
+        last = self._last_seq.get(group)
+        if last is not None and last[0] == epoch and seq > last[1] + 1:
+            missed = seq - last[1] - 1
+            self.stats["gaps"] += missed
+            logger.warning(
+                "hub: %d event(s) of %s lost before reaching this process "
+                "(seq %d -> %d); subscribers will resync",
+                missed, group, last[1], seq,
+            )
+        self._last_seq[group] = (epoch, seq)
+
+    # Heartbeat ----------------------------------------------------------
+
+    async def _sweep(self):
+        """Closes sockets whose client sent nothing for 3 heartbeats."""
+        interval = settings.STREAMS_HEARTBEAT_INTERVAL
+        while True:
+            await asyncio.sleep(max(interval / 2, 0.05))
+            self.sweep_once(interval)
+
+    def sweep_once(self, interval):
+        deadline = self.timer() - 3 * interval
+        for consumer in list(self.consumers):
+            if consumer.last_seen < deadline:
+                self.stats["heartbeat_timeouts"] += 1
+                asyncio.ensure_future(consumer.close_quiet_client())
+
+
+_hubs = {}
+
+
+async def get_hub():
+    """The hub of the running loop, started on first use."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = Hub(loop, get_channel_layer())
+        _hubs[loop] = hub
+        await hub.start()
+    return hub
+
+
+def local_hubs():
+    """Hubs of this process whose loop still runs (the in-memory layer can
+    only reach those)."""
+    for loop in [loop for loop in _hubs if loop.is_closed()]:
+        del _hubs[loop]
+    return list(_hubs.values())
+
+
+def stats():
+    total = Counter()
+    for hub in local_hubs():
+        total.update(hub.stats)
+        total["connections"] += len(hub.consumers)
+        total["groups"] += len(hub.members)
+    return dict(total)

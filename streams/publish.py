@@ -1,0 +1,177 @@
+"""The one way to send a stream event.
+
+`publish_on_commit` is what model signal handlers call: the event leaves
+only after the transaction commits. Events go through one publisher per
+process: a daemon thread with its own event loop that numbers each event
+(seq/epoch), encodes it once per scope and hands it to the channel layer,
+strictly in the order they were published. That works from any caller (a
+sync view, manage.py, a thread, code running inside an event loop) without
+`async_to_sync`, whose per-call loops leak layer connections
+(channels_redis#125).
+"""
+
+import asyncio
+import atexit
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from functools import partial
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+from streams import hub as hubs
+from streams import registry, sequence
+from streams.protocol import encode, message
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Event:
+    stream: str
+    type: str
+    data: dict
+    keys: dict = field(default_factory=dict)
+    conflate_key: object = None
+
+
+def publish(stream, type_, data, *, conflate_key=None, **keys):
+    """Queue an event now. `keys` (session_id=..., symbol=...) decide which
+    scopes of the stream receive it; events of a conflated stream with the
+    same `conflate_key` are merged, latest wins."""
+    registry.get(stream)  # fail fast on a typo, in the caller
+    publisher().submit(Event(stream, type_, data, keys, conflate_key))
+
+
+def publish_on_commit(stream, type_, data, *, using=None, **keys):
+    transaction.on_commit(partial(publish, stream, type_, data, **keys), using=using)
+
+
+def publish_control(group, **payload):
+    """Send a connection-level instruction (e.g. close) to the sockets of a
+    group, without a sequence number."""
+    publisher().submit(("control", group, payload))
+
+
+class Publisher:
+    def __init__(self):
+        self._loop = None
+        self._queue = None
+        self._lock = threading.Lock()
+        self._conflated = {}
+        self.warned_no_listener = False
+
+    def submit(self, item):
+        self._ensure_started()
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def flush(self, timeout=10):
+        """Wait until everything submitted so far has been handed on."""
+        if self._loop is None:
+            return True
+        done = asyncio.run_coroutine_threadsafe(self._drain(), self._loop)
+        try:
+            done.result(timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def _drain(self):
+        while self._conflated:
+            await asyncio.sleep(0.01)
+        await self._queue.join()
+
+    def _ensure_started(self):
+        if self._loop is not None:
+            return
+        with self._lock:
+            if self._loop is not None:
+                return
+            ready = threading.Event()
+            thread = threading.Thread(
+                target=self._run, args=(ready,), name="streams-publisher", daemon=True
+            )
+            thread.start()
+            ready.wait()
+            atexit.register(self.flush, 5)
+
+    def _run(self, ready):
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._queue = asyncio.Queue()
+        self._loop = loop
+        loop.create_task(self._work())
+        ready.set()
+        loop.run_forever()
+
+    async def _work(self):
+        while True:
+            item = await self._queue.get()
+            try:
+                if isinstance(item, Event):
+                    await self._accept(item)
+                else:
+                    _, group, payload = item
+                    await self._send(group, {"type": hubs.CONTROL, "group": group, **payload})
+            except Exception:
+                logger.exception("publisher: could not send %r", item)
+            finally:
+                self._queue.task_done()
+
+    async def _accept(self, event):
+        stream = registry.get(event.stream)
+        if not stream.conflate or event.conflate_key is None:
+            await self._deliver(stream, event)
+            return
+        key = (event.stream, event.conflate_key)
+        first = key not in self._conflated
+        self._conflated[key] = event
+        if first:
+            self._loop.call_later(stream.conflate, self._release, key)
+
+    def _release(self, key):
+        event = self._conflated.pop(key, None)
+        if event is not None:
+            self._queue.put_nowait(replace(event, conflate_key=None))
+
+    async def _deliver(self, stream, event):
+        session_id = event.keys.get("session_id") if stream.session_scoped else None
+        for scope in stream.routes(event.keys):
+            group = registry.group_name(stream.name, scope)
+            epoch, seq = await sequence.store().next(group)
+            frame = encode(
+                message(
+                    event.type, stream.name, event.data,
+                    session_id=session_id, seq=seq, epoch=epoch,
+                )
+            )
+            await self._send(
+                group,
+                {"type": hubs.FRAME, "group": group, "frame": frame, "seq": seq, "epoch": epoch},
+            )
+
+    async def _send(self, group, payload):
+        layer = get_channel_layer()
+        if not isinstance(layer, InMemoryChannelLayer):
+            await layer.group_send(group, payload)
+            return
+        # The in-memory layer cannot cross processes or threads: hand the
+        # message straight to the hubs of this process, on their own loops.
+        local = hubs.local_hubs()
+        if not local and not self.warned_no_listener:
+            self.warned_no_listener = True
+            logger.warning(
+                "streams: in-memory channel layer and no server in this process: "
+                "events published here reach no client. Set REDIS_URL to share them."
+            )
+        for hub in local:
+            future = asyncio.run_coroutine_threadsafe(hub.dispatch(payload), hub.loop)
+            await asyncio.wrap_future(future)
+
+
+_publisher = Publisher()
+
+
+def publisher():
+    return _publisher

@@ -1,0 +1,74 @@
+"""The registry of valid streams: data, not an if-chain.
+
+Apps register their streams from `AppConfig.ready()`; the consumer looks a
+stream up by name and asks it to parse params, authorize, name its group and
+take its snapshot. `streams` itself knows no stream by name.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from streams.errors import UnknownStream
+
+GROUP_PREFIX = "st"
+_GROUP_RE = re.compile(r"^[a-zA-Z\d\-_.]+$")
+
+
+@dataclass(frozen=True)
+class Stream:
+    """How one stream behaves.
+
+    parse_params(raw: dict) -> dict: normalized params, or raise InvalidParams.
+    scope(params) -> str: the scope a subscription listens to (one group).
+    routes(keys: dict) -> list[str]: the scopes an event published with
+        `keys` (session_id=..., symbol=...) goes to.
+    authorize(user, params): raise Forbidden or InvalidParams; runs in a
+        worker thread, so it may query the database.
+    snapshot(user, params) -> dict: the `full_update` data, or None for a
+        stream without one; runs in a worker thread.
+    conflate: seconds within which events with the same conflation key are
+        merged, latest wins (0: never).
+    """
+
+    name: str
+    parse_params: Callable[[dict], dict]
+    scope: Callable[[dict], str]
+    routes: Callable[[dict], list]
+    authorize: Callable
+    snapshot: Optional[Callable] = None
+    conflate: float = 0.0
+    session_scoped: bool = False
+
+
+_streams = {}
+
+
+def register(stream):
+    if stream.name in _streams and _streams[stream.name] != stream:
+        raise ValueError(f"stream {stream.name!r} is already registered")
+    _streams[stream.name] = stream
+    return stream
+
+
+def get(name):
+    try:
+        return _streams[name]
+    except (KeyError, TypeError):
+        raise UnknownStream(
+            f"unknown stream {name!r}; valid streams: {', '.join(names())}",
+            stream=name if isinstance(name, str) else None,
+        ) from None
+
+
+def names():
+    return sorted(_streams)
+
+
+def group_name(stream_name, scope):
+    """The Channels group of one scope; validated so a bad name fails loudly
+    here rather than inside the channel layer."""
+    name = f"{GROUP_PREFIX}.{stream_name}.{scope}"
+    if len(name) >= 100 or not _GROUP_RE.match(name):
+        raise ValueError(f"invalid group name {name!r}")
+    return name

@@ -1,0 +1,10 @@
+from django.urls import re_path
+
+from channels.routing import URLRouter
+
+from streams.auth import auth_stack
+from streams.consumer import StreamConsumer
+
+
+def websocket_application():
+    return auth_stack(URLRouter([re_path(r"^ws/?$", StreamConsumer.as_asgi())]))
