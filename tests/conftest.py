@@ -1,0 +1,33 @@
+"""Shared fixtures: the people of the tests and what each may see."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+
+
+@pytest.fixture
+def owner(db):
+    """Owns the trading sessions made by the `trading_session` fixture."""
+    return get_user_model().objects.create_user("olivia", password="pw-olivia-123")
+
+
+@pytest.fixture
+def stranger(db):
+    """Owns nothing: may see no one else's session."""
+    return get_user_model().objects.create_user("sam", password="pw-sam-123")
+
+
+@pytest.fixture
+def staff(db):
+    """Staff: may see every session, and subscribe without a session_id."""
+    return get_user_model().objects.create_user(
+        "stella", password="pw-stella-123", is_staff=True
+    )
+
+
+@pytest.fixture
+def token_for():
+    def make(user):
+        return Token.objects.get_or_create(user=user)[0].key
+
+    return make
