@@ -35,9 +35,7 @@ EVENT_FIELDS = (_EVENT, {"session_id"})
 
 
 def now_iso():
-    """ISO 8601 UTC with milliseconds, as PROTOCOL.md asks for `timestamp`."""
-    moment = datetime.now(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return iso(datetime.now(timezone.utc))
 
 
 def message(type_, stream, data=None, **extra):
@@ -80,3 +78,11 @@ def check_shape(body):
     if unknown:
         problems.append(f"{body.get('type')} has undeclared {sorted(unknown)}")
     return problems
+
+
+def iso(moment):
+    """A datetime as PROTOCOL.md writes times (UTC, milliseconds)."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

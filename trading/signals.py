@@ -1,0 +1,49 @@
+"""The only producers of `state_machines` events: ORM signal handlers.
+
+A change made anywhere (coordinator, admin, manage.py, shell, bulk update)
+reaches the dashboard the same way, and only after its transaction commits.
+"""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from streams.publish import publish_on_commit
+from trading import payloads, states
+from trading.models import StrategyInstance
+
+STREAM = "state_machines"
+# Fields the state table shows: a change to one of them is announced even
+# when the state stays (conditions go to their own stream).
+SHOWN = frozenset({"strategy", "symbol"})
+
+
+def _publish(type_, data, instance, using):
+    publish_on_commit(STREAM, type_, data, using=using, session_id=str(instance.session_id))
+
+
+@receiver(post_save, sender=StrategyInstance, dispatch_uid="trading.announce_save")
+def announce_save(sender, instance, created, update_fields, raw, using, **kwargs):
+    if raw:
+        return
+    live = instance.is_live
+    if created:
+        if live:
+            _publish("instance_added", payloads.instance(instance), instance, using)
+        return
+    fields = frozenset(update_fields or ())
+    if "state" in fields:
+        was_live = states.is_live(instance.previous_state)
+        if was_live and live:
+            _publish("state_change", payloads.instance(instance), instance, using)
+        elif was_live:
+            _publish("instance_removed", payloads.removed(instance), instance, using)
+        elif live:
+            _publish("instance_added", payloads.instance(instance), instance, using)
+    elif live and fields & SHOWN:
+        _publish("state_change", payloads.instance(instance), instance, using)
+
+
+@receiver(post_delete, sender=StrategyInstance, dispatch_uid="trading.announce_delete")
+def announce_delete(sender, instance, using, **kwargs):
+    if instance.is_live:
+        _publish("instance_removed", payloads.removed(instance), instance, using)

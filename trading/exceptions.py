@@ -1,0 +1,17 @@
+"""Errors of the trading domain, one small class each."""
+
+
+class TradingError(Exception):
+    """Base class: commands and the admin report these as clear messages."""
+
+
+class IllegalTransition(TradingError):
+    """The state machine does not allow that move; nothing was saved."""
+
+
+class TransitionConflict(TradingError):
+    """Someone else moved the instance first; nothing was saved."""
+
+
+class BulkWriteNotSupported(TradingError):
+    """A bulk path that would skip the dashboard."""

@@ -1,0 +1,158 @@
+"""Trading sessions, their strategy instances and each instance's history."""
+
+import copy
+
+from django.conf import settings
+from django.db import models, transaction
+
+from trading import states
+from trading.exceptions import TransitionConflict
+from trading.querysets import StrategyInstanceQuerySet
+
+# Fields a user may change; everything else is managed by the write path.
+EDITABLE = ("session_id", "strategy", "symbol", "state", "conditions", "params")
+
+
+class TradingSession(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+        CLOSED = "closed"
+
+    name = models.CharField(max_length=120)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trading_sessions"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name} (#{self.pk})"
+
+    def visible_to(self, user):
+        return user.is_staff or self.owner_id == user.pk
+
+
+class StrategyInstance(models.Model):
+    session = models.ForeignKey(TradingSession, on_delete=models.CASCADE, related_name="instances")
+    strategy = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=30)
+    state = models.CharField(max_length=20, choices=states.CHOICES, default=states.IDLE)
+    previous_state = models.CharField(max_length=20, choices=states.CHOICES, blank=True, default="")
+    version = models.PositiveBigIntegerField(default=1, editable=False)
+    conditions = models.JSONField(default=list, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StrategyInstanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["session", "state"])]
+
+    def __str__(self):
+        return f"{self.strategy} {self.symbol} #{self.pk} ({self.state})"
+
+    @property
+    def is_live(self):
+        return states.is_live(self.state)
+
+    # Write path -----------------------------------------------------------
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._remember_loaded()
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_loaded()
+
+    def _remember_loaded(self):
+        self._loaded = {
+            name: copy.deepcopy(self.__dict__[name]) for name in EDITABLE if name in self.__dict__
+        }
+
+    def save(self, *args, update_fields=None, reason="", **kwargs):
+        """New rows are inserted as usual; an existing row is written through
+        the queryset's conditional update, so a save that would move the
+        state checks the transition table and can't race another writer."""
+        if self._state.adding:
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, update_fields=update_fields, **kwargs)
+                StateTransition.for_creation(self).save()
+            self._remember_loaded()
+            return
+        loaded = getattr(self, "_loaded", {})
+        names = EDITABLE if update_fields is None else [
+            "session_id" if name == "session" else name for name in update_fields
+        ]
+        changes = {
+            name: getattr(self, name)
+            for name in names
+            if name in EDITABLE and (name not in loaded or loaded[name] != getattr(self, name))
+        }
+        if not changes:
+            return
+        expected = loaded.get("state", self.state)
+        rows = type(self).objects.filter(pk=self.pk)
+        if "state" in changes:
+            states.check_transition(expected, changes["state"])
+            rows = rows.filter(state=expected)
+        updated = rows.apply(changes, reason=reason)
+        if not updated:
+            current = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
+            raise TransitionConflict(
+                f"instance {self.pk} is {current or 'gone'}, not {expected}: "
+                "someone else changed it first; reload and retry"
+            )
+        self._copy_from(updated[0])
+
+    def transition_to(self, state, reason=""):
+        """Move this instance to `state` (IllegalTransition, TransitionConflict)."""
+        states.check_transition(self.state, state)
+        updated = type(self).objects.filter(pk=self.pk, state=self.state).transition(state, reason)
+        if not updated:
+            current = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
+            raise TransitionConflict(
+                f"instance {self.pk} is {current or 'gone'}, not {self.state}: "
+                "someone else moved it first; reload and retry"
+            )
+        self._copy_from(updated[0])
+        return self
+
+    def _copy_from(self, fresh):
+        for field in self._meta.concrete_fields:
+            setattr(self, field.attname, getattr(fresh, field.attname))
+        self._remember_loaded()
+
+
+class StateTransition(models.Model):
+    """One recorded move of an instance, for the operator's history."""
+
+    instance = models.ForeignKey(StrategyInstance, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    version = models.PositiveBigIntegerField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.from_state or '∅'} → {self.to_state}"
+
+    @classmethod
+    def for_creation(cls, instance):
+        return cls(
+            instance=instance, from_state="", to_state=instance.state,
+            version=instance.version, reason="created", created_at=instance.created_at,
+        )

@@ -1,0 +1,40 @@
+"""What a strategy instance looks like on the wire (PROTOCOL.md).
+
+Ids are strings on the wire, as PROTOCOL.md writes them; the snapshot builds
+payloads from `values()` rows so a 10,000-instance `full_update` does not
+build 10,000 model objects.
+"""
+
+from streams.protocol import iso
+
+FIELDS = (
+    "id", "session_id", "strategy", "symbol", "state", "previous_state",
+    "version", "updated_at", "state_changed_at",
+)
+
+
+def from_row(row):
+    return {
+        "id": str(row["id"]),
+        "session_id": str(row["session_id"]),
+        "strategy": row["strategy"],
+        "symbol": row["symbol"],
+        "state": row["state"],
+        "previous_state": row["previous_state"] or None,
+        "version": row["version"],
+        "updated_at": iso(row["updated_at"]),
+        "state_changed_at": iso(row["state_changed_at"]),
+    }
+
+
+def instance(obj):
+    return from_row({name: getattr(obj, name) for name in FIELDS})
+
+
+def removed(obj):
+    return {
+        "id": str(obj.pk),
+        "session_id": str(obj.session_id),
+        "version": obj.version,
+        "state": obj.state,
+    }

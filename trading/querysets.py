@@ -1,0 +1,117 @@
+"""The only write path of strategy instances.
+
+Every write (a model `save()`, `QuerySet.update()`, `bulk_create()`) ends in
+`apply()`: it locks the rows, checks each state move against the transition
+table, bumps `version` in the database, records each transition, and sends
+`post_save` for every row it changed, so the ORM signal handlers see bulk
+writes too and no write path can skip the dashboard.
+"""
+
+from django.db import connections, models, transaction
+from django.db.models import F
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from trading.exceptions import BulkWriteNotSupported
+from trading.states import check_transition
+
+MANAGED = frozenset({"version", "previous_state", "updated_at", "state_changed_at", "created_at"})
+
+
+class StrategyInstanceQuerySet(models.QuerySet):
+    def update(self, **changes):
+        return len(self.apply(changes))
+
+    def transition(self, state, reason=""):
+        """Move every instance of this queryset to `state`; returns them."""
+        return self.apply({"state": state}, reason=reason)
+
+    def apply(self, changes, reason=""):
+        """Write `changes` to every row of this queryset; returns the updated
+        instances. Raises IllegalTransition (nothing saved) if any row may
+        not move to `changes["state"]`."""
+        managed = MANAGED & changes.keys()
+        if managed:
+            raise ValueError(f"{sorted(managed)} are managed by the model; don't set them")
+        if not changes:
+            return []
+        target = changes.get("state")
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            rows = list(self._locked().values_list("pk", "state"))
+            moving = [(pk, state) for pk, state in rows if target is not None and state != target]
+            for _, state in moving:
+                check_transition(state, target)
+            moving_pks = {pk for pk, _ in moving}
+            plain = models.QuerySet(self.model, using=self.db)
+            common = dict(changes, version=F("version") + 1, updated_at=now)
+            if moving_pks:
+                plain.filter(pk__in=moving_pks).update(
+                    **common, previous_state=F("state"), state_changed_at=now
+                )
+            staying = [pk for pk, _ in rows if pk not in moving_pks]
+            if staying:
+                plain.filter(pk__in=staying).update(**common)
+            updated = list(plain.filter(pk__in=[pk for pk, _ in rows]).order_by("pk"))
+            self._record(updated, moving_pks, reason, now)
+            fields = frozenset(changes)
+            for instance in updated:
+                post_save.send(
+                    sender=self.model,
+                    instance=instance,
+                    created=False,
+                    update_fields=fields if instance.pk in moving_pks else fields - {"state"},
+                    raw=False,
+                    using=self.db,
+                )
+        return updated
+
+    def _locked(self):
+        features = connections[self.db].features
+        if features.has_select_for_update_of:
+            return self.select_for_update(of=("self",)).order_by("pk")
+        return self.select_for_update().order_by("pk")
+
+    def _record(self, instances, moving_pks, reason, now):
+        from trading.models import StateTransition
+
+        StateTransition.objects.using(self.db).bulk_create(
+            StateTransition(
+                instance=instance,
+                from_state=instance.previous_state,
+                to_state=instance.state,
+                version=instance.version,
+                reason=reason,
+                created_at=now,
+            )
+            for instance in instances
+            if instance.pk in moving_pks
+        )
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """Creates, then announces each row like `save()` would."""
+        from trading.models import StateTransition
+
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            if any(obj.pk is None for obj in created):
+                raise BulkWriteNotSupported(
+                    "bulk_create could not read back primary keys on this "
+                    "database, so the new instances cannot be announced"
+                )
+            StateTransition.objects.using(self.db).bulk_create(
+                StateTransition.for_creation(obj) for obj in created
+            )
+            for obj in created:
+                obj._remember_loaded()
+                post_save.send(
+                    sender=self.model, instance=obj, created=True,
+                    update_fields=None, raw=False, using=self.db,
+                )
+        return created
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise BulkWriteNotSupported(
+            "StrategyInstance.bulk_update would skip the dashboard and the "
+            "transition checks; use queryset.update(...) or instance.save()"
+        )
