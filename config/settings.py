@@ -5,7 +5,9 @@ the in-memory channel layer. DATABASE_URL and REDIS_URL switch to the real
 services.
 """
 
+import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.management.utils import get_random_secret_key
@@ -13,6 +15,9 @@ from django.core.management.utils import get_random_secret_key
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Local state of an embedded run: SQLite file, logs, collected static files.
+VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
 # A random key per process is safe for development (sessions simply do not
@@ -74,12 +79,16 @@ _SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+    # A file, not memory: tests start daphne and writers in other processes.
+    # One per test process, so parallel runs don't share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -106,6 +115,9 @@ if REDIS_URL:
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
                     }
                 ],
+                # Pub/sub channels are shared by every Redis database: keep
+                # deployments (and test runs) on different dbs apart.
+                "prefix": "asgi-db" + (urlparse(REDIS_URL).path.strip("/") or "0"),
             },
         }
     }
@@ -147,7 +159,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -157,4 +170,4 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "var" / "log")))
+LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))

@@ -31,3 +31,11 @@ def token_for():
         return Token.objects.get_or_create(user=user)[0].key
 
     return make
+
+
+def pytest_configure(config):
+    """Worker threads (database_sync_to_async, the publisher) must not keep
+    connections open, or the test database cannot be dropped at the end."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
