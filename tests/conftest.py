@@ -39,3 +39,21 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Hashing test passwords the production way costs ~0.5 s per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def trading_session(owner):
+    """A session owned by `owner`."""
+    from trading.models import TradingSession
+
+    return TradingSession.objects.create(name="alpha", owner=owner)
+
+
+@pytest.fixture
+def other_session(stranger):
+    """A session owned by `stranger`: `owner` may not see it."""
+    from trading.models import TradingSession
+
+    return TradingSession.objects.create(name="bravo", owner=stranger)
