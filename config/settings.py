@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -96,10 +97,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # warns when DEBUG is off). Set: the channels-redis pub/sub layer; README
 # "Choosing the Redis layer" has the measurements behind that choice.
 REDIS_URL = env_str("REDIS_URL")
+# CHANNEL_LAYER=core selects the list-based core layer instead, so the
+# benchmarks can compare the two (BENCHMARKS.md).
+_REDIS_LAYERS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER not in _REDIS_LAYERS:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER!r} is not one of: pubsub, core")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": _REDIS_LAYERS[CHANNEL_LAYER],
             "CONFIG": {
                 "hosts": [
                     {
