@@ -1,0 +1,68 @@
+"""What the trading ops commands share: `--json` output, clear errors, and
+the warning that an in-memory channel layer keeps their changes from the
+dashboard."""
+
+import json
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.management.base import BaseCommand, CommandError
+
+from trading.exceptions import TradingError
+
+
+class TradingCommand(BaseCommand):
+    """Subclasses implement `run(**options)` returning a dict or a list of
+    dicts, and `describe(result)` returning the human-readable line(s)."""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        return parser
+
+    def handle(self, *args, **options):
+        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+            self.stderr.write(
+                "warning: no REDIS_URL, so this process cannot reach the dashboard: "
+                "changes are saved but subscribers of other processes will not see "
+                "them until they resubscribe."
+            )
+        try:
+            result = self.run(**options)
+        except (TradingError, ObjectDoesNotExist, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+        else:
+            self.stdout.write(self.describe(result))
+
+    def run(self, **options):
+        raise NotImplementedError
+
+    def describe(self, result):
+        raise NotImplementedError
+
+
+def get_instance(instance_id):
+    from trading.models import StrategyInstance
+
+    try:
+        return StrategyInstance.objects.get(pk=int(instance_id))
+    except (ValueError, StrategyInstance.DoesNotExist):
+        raise CommandError(f"no strategy instance with id {instance_id!r}") from None
+
+
+def get_session(session_id):
+    from trading.models import TradingSession
+
+    try:
+        return TradingSession.objects.get(pk=int(session_id))
+    except (ValueError, TradingSession.DoesNotExist):
+        raise CommandError(f"no trading session with id {session_id!r}") from None
+
+
+def describe_instance(data):
+    return (
+        f"instance {data['id']}: {data['strategy']} {data['symbol']} "
+        f"session {data['session_id']} state {data['state']} version {data['version']}"
+    )
