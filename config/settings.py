@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.logging import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of an embedded run: SQLite file, logs, collected static files.
@@ -161,6 +162,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # POST /api/logs/ (logs.throttling): anonymous clients per address,
+    # users per account.
+    "DEFAULT_THROTTLE_RATES": {
+        "logs_anon": env_str("LOGS_THROTTLE_ANON", "20/min"),
+        "logs_user": env_str("LOGS_THROTTLE_USER", "120/min"),
+    },
+    # Reverse proxies in front of daphne whose X-Forwarded-For is trusted
+    # for a client's address; 0 trusts none (so the header can't dodge a
+    # throttle).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
 LANGUAGE_CODE = "en-us"
@@ -181,3 +192,4 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))
+LOGGING = build_logging(LOG_DIR, DEBUG)

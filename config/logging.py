@@ -1,0 +1,79 @@
+"""The LOGGING dict: where the server's and the browser's log records go.
+
+A function of the log directory and DEBUG, so settings build it once and
+tests can build the same thing for a temporary directory.
+
+- `errors.log`: WARNING and above from every logger (the root's handler;
+  Django's, daphne's and the project's loggers all propagate to it), so the
+  file holds real problems only.
+- `frontend-errors.log`: the browser entries that `POST /api/logs/` keeps,
+  one JSON object per line. They do not propagate: a noisy page must never
+  bury a server error again.
+- the console: INFO and above, DEBUG too when DEBUG is on.
+
+Both files rotate by size. RotatingFileHandler rotates per process, so with
+several server processes use one file per process or an external logrotate
+(copytruncate). Each record reaches the file as one write() on an O_APPEND
+file, so on a local filesystem lines from several processes do not
+interleave.
+"""
+
+from pathlib import Path
+
+from logs.jsonlines import FRONTEND_LOGGER
+
+ERRORS_FILE = "errors.log"
+FRONTEND_FILE = "frontend-errors.log"
+
+
+def _rotating_file(path, formatter, max_bytes, backups):
+    return {
+        "class": "logging.handlers.RotatingFileHandler",
+        "filename": str(path),
+        "maxBytes": max_bytes,
+        "backupCount": backups,
+        "encoding": "utf-8",
+        # A character the encoding refuses is written escaped, not lost.
+        "errors": "backslashreplace",
+        "level": "WARNING",
+        "formatter": formatter,
+    }
+
+
+def build_logging(log_dir, debug, *, max_bytes=10 * 1024 * 1024, backups=5):
+    """Creates `log_dir` (failing loudly at start-up when it can't) and
+    returns the dictConfig for it."""
+    log_dir = Path(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    console_level = "DEBUG" if debug else "INFO"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+            "json_line": {"()": "logs.jsonlines.JSONLineFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "level": console_level,
+                "formatter": "text",
+            },
+            "errors_file": _rotating_file(log_dir / ERRORS_FILE, "text", max_bytes, backups),
+            "frontend_file": _rotating_file(
+                log_dir / FRONTEND_FILE, "json_line", max_bytes, backups
+            ),
+        },
+        "root": {"handlers": ["console", "errors_file"], "level": console_level},
+        "loggers": {
+            # Django's default config gives "django" its own console and
+            # mail_admins handlers; clearing them leaves the root's, once.
+            # INFO also keeps the SQL of django.db.backends out of DEBUG.
+            "django": {"handlers": [], "level": "INFO", "propagate": True},
+            FRONTEND_LOGGER: {
+                "handlers": ["frontend_file"],
+                "level": "WARNING",
+                "propagate": False,
+            },
+        },
+    }

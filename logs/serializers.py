@@ -1,0 +1,160 @@
+"""The shape of a `POST /api/logs/` body (PROTOCOL.md, "Frontend logs").
+
+A body is one entry or `{"entries": [...]}`. Every entry, whatever its
+level, is checked before anything is kept, so a request is taken whole or
+not at all. Unknown keys are ignored, so a newer client can send more.
+"""
+
+import json
+
+from django.core.validators import ProhibitNullCharactersValidator
+from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+MAX_ENTRIES = 100
+MAX_MESSAGE_BYTES = 8 * 1024
+MAX_CONTEXT_BYTES = 16 * 1024
+# The context object itself is level 1: {"a": {"b": 1}} is 2 deep.
+MAX_CONTEXT_DEPTH = 5
+MAX_COUNT = 1_000_000
+
+# Wire names (case-insensitive) -> the names the server keeps.
+LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARNING",
+    "WARNING": "WARNING",
+    "ERROR": "ERROR",
+    "CRITICAL": "CRITICAL",
+}
+
+
+class LevelField(serializers.Field):
+    default_error_messages = {
+        "invalid": "Must be a string: one of DEBUG, INFO, WARN, ERROR, CRITICAL.",
+        "unknown": "Unknown level {value!r}; use one of DEBUG, INFO, WARN, ERROR, CRITICAL.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return LEVELS[data.strip().upper()]
+        except KeyError:
+            self.fail("unknown", value=data[:40])
+
+    def to_representation(self, value):
+        return value
+
+
+class StringField(serializers.CharField):
+    """A CharField that refuses numbers instead of turning them into text,
+    and can limit the UTF-8 size (what the database and the file hold)
+    rather than the number of characters."""
+
+    default_error_messages = {
+        "invalid": "Must be a string.",
+        "max_bytes": "Ensure this field has no more than {max_bytes} bytes in UTF-8 (it has {size}).",
+    }
+
+    def __init__(self, *, max_bytes=None, **kwargs):
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if self.max_bytes is not None:
+            size = len(value.encode("utf-8", "surrogatepass"))
+            if size > self.max_bytes:
+                self.fail("max_bytes", max_bytes=self.max_bytes, size=size)
+        return value
+
+
+def _deeper_than(value, limit):
+    if isinstance(value, dict):
+        children = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return False
+    return limit == 0 or any(_deeper_than(child, limit - 1) for child in children)
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield key
+            yield from _strings(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _strings(child)
+
+
+class ContextField(serializers.DictField):
+    """Any JSON object, bounded in size and depth; no NUL or lone surrogate
+    in its strings (PostgreSQL's jsonb refuses both)."""
+
+    default_error_messages = {
+        "too_deep": f"Ensure the context is nested no deeper than {MAX_CONTEXT_DEPTH} levels.",
+        "too_large": "Ensure the context has no more than {max_bytes} bytes as JSON (it has {size}).",
+    }
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if _deeper_than(value, MAX_CONTEXT_DEPTH):
+            self.fail("too_deep")
+        size = len(
+            json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(
+                "utf-8", "surrogatepass"
+            )
+        )
+        if size > MAX_CONTEXT_BYTES:
+            self.fail("too_large", max_bytes=MAX_CONTEXT_BYTES, size=size)
+        for text in _strings(value):
+            ProhibitNullCharactersValidator()(text)
+            ProhibitSurrogateCharactersValidator()(text)
+        return value
+
+
+class EntrySerializer(serializers.Serializer):
+    level = LevelField()
+    message = StringField(max_bytes=MAX_MESSAGE_BYTES, trim_whitespace=False)
+    source = StringField(max_length=100, allow_blank=True, default="")
+    url = StringField(max_length=2048, allow_blank=True, default="")
+    timestamp = serializers.DateTimeField(required=False)
+    context = ContextField(default=dict)
+    count = serializers.IntegerField(min_value=1, max_value=MAX_COUNT, default=1)
+
+
+class EntryListField(serializers.ListField):
+    """A list of entries whose length is checked before any entry is, so an
+    oversized batch costs no per-entry work."""
+
+    default_error_messages = {
+        "too_many": "Ensure a batch has no more than {max_entries} entries (it has {length}).",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) > MAX_ENTRIES:
+            self.fail("too_many", max_entries=MAX_ENTRIES, length=len(data))
+        return super().to_internal_value(data)
+
+
+class BatchSerializer(serializers.Serializer):
+    entries = EntryListField(child=EntrySerializer())
+
+
+def validated_entries(data):
+    """The entries of a parsed body; raises ValidationError (400) with an
+    error per field (`{"entries": {"3": {"level": [...]}}}` for a batch)."""
+    if isinstance(data, dict) and "entries" in data:
+        batch = BatchSerializer(data=data)
+        batch.is_valid(raise_exception=True)
+        return batch.validated_data["entries"]
+    entry = EntrySerializer(data=data)
+    entry.is_valid(raise_exception=True)
+    return [entry.validated_data]

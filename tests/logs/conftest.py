@@ -1,0 +1,88 @@
+"""Frontend logs test helpers: a client for `POST /api/logs/`, a log
+directory of the test's own, throttle rates set per test, and chromium."""
+
+import json
+import logging.config
+import os
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from config.logging import FRONTEND_FILE, build_logging
+from tests.services import require
+
+URL = "/api/logs/"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def set_rates(settings, anon, user):
+    """Sets the throttle rates of `POST /api/logs/` (read per request)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"logs_anon": anon, "logs_user": user},
+    }
+
+
+@pytest.fixture(autouse=True)
+def generous_rates(settings):
+    """No test is throttled unless it sets its own rates; throttle history
+    lives in the cache, so each test starts with none."""
+    set_rates(settings, "10000/min", "10000/min")
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def log_dir(tmp_path, settings):
+    """The project's logging, pointed at a directory of this test's own (so
+    no test writes to the project's var/log)."""
+    logging.config.dictConfig(build_logging(tmp_path, debug=False))
+    yield tmp_path
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@pytest.fixture
+def frontend_lines(log_dir):
+    """Reads the frontend error log file: its raw lines, without newlines."""
+
+    def read():
+        path = log_dir / FRONTEND_FILE
+        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+    return read
+
+
+@pytest.fixture
+def send():
+    """POSTs `body` (anything JSON, or raw str/bytes) as application/json,
+    anonymously unless given a client."""
+
+    def post(body, client=None, content_type="application/json", **extra):
+        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        client = client or APIClient()
+        return client.generic("POST", URL, data, content_type=content_type, **extra)
+
+    return post
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium driven by Playwright (which cannot download its
+    own browser here). Missing: skipped locally, a failure under CI."""
+    require("chromium", os.access(CHROMIUM, os.X_OK), CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
