@@ -145,6 +145,14 @@ STREAMS_HEARTBEAT_INTERVAL = env_int("STREAMS_HEARTBEAT_INTERVAL", 20)
 STREAMS_MAX_FRAME_BYTES = 64 * 1024
 STREAMS_RATE_PER_SECOND = env_int("STREAMS_RATE_PER_SECOND", 20)
 STREAMS_RATE_BURST = env_int("STREAMS_RATE_BURST", 60)
+# High-rate market streams keep only the latest value per symbol within this
+# window (milliseconds in the environment so the helper stays an integer).
+STREAMS_CONFLATE_SECONDS = env_int("STREAMS_CONFLATE_MS", 250) / 1000
+
+# The simulated market feed's symbols, beside those the instances trade.
+TRADING_SIM_SYMBOLS = env_list(
+    "TRADING_SIM_SYMBOLS", ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT"]
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

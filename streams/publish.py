@@ -121,14 +121,15 @@ class Publisher:
 
     async def _accept(self, event):
         stream = registry.get(event.stream)
-        if not stream.conflate or event.conflate_key is None:
+        window = stream.conflate_seconds()
+        if not window or event.conflate_key is None:
             await self._deliver(stream, event)
             return
         key = (event.stream, event.conflate_key)
         first = key not in self._conflated
         self._conflated[key] = event
         if first:
-            self._loop.call_later(stream.conflate, self._release, key)
+            self._loop.call_later(window, self._release, key)
 
     def _release(self, key):
         event = self._conflated.pop(key, None)

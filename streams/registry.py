@@ -7,7 +7,7 @@ take its snapshot. `streams` itself knows no stream by name.
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from streams.errors import UnknownStream
 
@@ -28,7 +28,9 @@ class Stream:
     snapshot(user, params) -> dict: the `full_update` data, or None for a
         stream without one; runs in a worker thread.
     conflate: seconds within which events with the same conflation key are
-        merged, latest wins (0: never).
+        merged, latest wins (0: never); or a zero-argument callable returning
+        them, so a window taken from settings is read when events flow, not
+        at registration.
     """
 
     name: str
@@ -37,8 +39,11 @@ class Stream:
     routes: Callable[[dict], list]
     authorize: Callable
     snapshot: Optional[Callable] = None
-    conflate: float = 0.0
+    conflate: Union[float, Callable[[], float]] = 0.0
     session_scoped: bool = False
+
+    def conflate_seconds(self):
+        return self.conflate() if callable(self.conflate) else self.conflate
 
 
 _streams = {}
