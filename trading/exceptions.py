@@ -15,3 +15,15 @@ class TransitionConflict(TradingError):
 
 class BulkWriteNotSupported(TradingError):
     """A bulk path that would skip the dashboard."""
+
+
+class FeedError(TradingError):
+    """A market feed cannot start (unreadable file, bad header, bad spec)."""
+
+
+class UnknownStrategy(TradingError):
+    """An instance names a strategy that no module registered."""
+
+
+class StrategyConfigError(TradingError):
+    """An instance's params do not fit its strategy."""
