@@ -8,4 +8,6 @@ class TradingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from trading import signals, streams  # noqa: F401  (registration)
+        from trading import (  # noqa: F401  (registration)
+            market_streams, signals, signals_conditions, streams,
+        )

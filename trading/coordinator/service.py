@@ -1,0 +1,138 @@
+"""The coordinator's loop: feed -> indicators -> market streams -> instances.
+
+`step()` handles one batch of the feed; `run()` paces batches by their
+timestamps (`speed` 1 is real time, 10 is ten times faster, 0 as fast as
+possible) until the feed ends, `ticks` are done or `stop` is set, then
+`settle()`s the instances so none is left halfway. Instances are read
+fresh from the database every tick, so one added, stopped or moved in the
+admin meanwhile is picked up on the next tick. Run one coordinator per
+session.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections
+
+from trading import states
+from trading.coordinator.broadcast import broadcast_tick
+from trading.coordinator.driver import InstanceDriver
+from trading.coordinator.market import Market
+from trading.exceptions import TradingError
+from trading.models import StrategyInstance, TradingSession
+
+logger = logging.getLogger(__name__)
+
+RUNNABLE = tuple(sorted(states.LIVE - {states.ERROR}))
+UNSETTLED = (states.SIGNAL_DETECTED, states.ENTERING, states.EXITING, states.MONITORING)
+
+
+@dataclass
+class RunResult:
+    ticks: int = 0
+    moves: int = 0
+    failed_ticks: int = 0
+    skipped_rows: int = 0
+    stopped: bool = False
+    states: dict = field(default_factory=dict)
+
+    def summary(self):
+        held = self.states.get(states.IN_POSITION, 0)
+        halfway = sum(self.states.get(state, 0) for state in UNSETTLED)
+        counts = ", ".join(f"{count} {state}" for state, count in sorted(self.states.items()))
+        lines = [
+            f"{'stopped' if self.stopped else 'finished'} after {self.ticks} ticks, "
+            f"{self.moves} state changes, {self.failed_ticks} failed ticks, "
+            f"{self.skipped_rows} bad feed rows skipped",
+            f"instances: {counts or 'none'}",
+            f"{halfway} instance(s) could not be settled (see the log)" if halfway else
+            "every instance is in a consistent state: none is left signal_detected, "
+            "entering, exiting or monitoring",
+        ]
+        if held:
+            lines.append(f"{held} position(s) stay open in in_position; the next run manages their exit")
+        return "\n".join(lines)
+
+
+class Coordinator:
+    timer = staticmethod(time.monotonic)
+
+    def __init__(self, feed, session_ids=(), speed=1.0, conditions_every=2.0):
+        self.feed = feed
+        self.session_ids = [int(pk) for pk in session_ids]
+        self.speed = speed
+        self.market = Market()
+        self.driver = InstanceDriver(conditions_every)
+        self.now = 0.0
+
+    def _scope(self):
+        rows = StrategyInstance.objects.all()
+        if self.session_ids:
+            rows = rows.filter(session_id__in=self.session_ids)
+        return rows
+
+    def runnable(self):
+        return self._scope().filter(
+            state__in=RUNNABLE, session__status=TradingSession.Status.ACTIVE
+        ).order_by("id")
+
+    def step(self, batch):
+        """One tick; returns how many instances changed state."""
+        self.now = batch.timestamp
+        tick = self.market.apply(batch)
+        broadcast_tick(tick)
+        instances = list(self.runnable())
+        self.feed.watch(sorted({instance.symbol for instance in instances}))
+        moves = 0
+        for instance in instances:
+            indicators = tick.indicators.get(instance.symbol)
+            if indicators is None:
+                continue
+            try:
+                moves += bool(self.driver.advance(instance, indicators, tick.timestamp))
+            except TradingError as exc:
+                logger.info("instance %s changed meanwhile (%s); next tick starts afresh",
+                            instance.pk, exc)
+        return moves
+
+    def run(self, ticks=None, stop=None):
+        """Runs until the feed ends, `ticks` are done or `stop` (a
+        threading.Event) is set; always settles the instances."""
+        stop = stop or threading.Event()
+        result = RunResult()
+        started = first = None
+        batches = iter(self.feed.batches())
+        while ticks is None or result.ticks < ticks:
+            batch = next(batches, None)
+            if batch is None or stop.is_set():
+                break
+            if self.speed > 0:
+                if first is None:
+                    started, first = self.timer(), batch.timestamp
+                due = started + (batch.timestamp - first) / self.speed
+                if stop.wait(max(0.0, due - self.timer())):
+                    break
+            try:
+                result.moves += self.step(batch)
+            except Exception:
+                result.failed_ticks += 1
+                logger.exception("coordinator: tick at %s failed; going on", batch.timestamp)
+                close_old_connections()
+            result.ticks += 1
+        result.stopped = stop.is_set()
+        result.skipped_rows = self.feed.skipped
+        result.states = self.settle()
+        return result
+
+    def settle(self):
+        """Called when the run ends (see driver.stand_down); returns the
+        count of instances per state in the coordinator's sessions."""
+        for instance in self._scope().filter(state__in=UNSETTLED).order_by("id"):
+            try:
+                self.driver.stand_down(instance, self.now)
+            except TradingError as exc:
+                logger.warning("instance %s could not be settled: %s", instance.pk, exc)
+        return dict(Counter(self._scope().values_list("state", flat=True)))

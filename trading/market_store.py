@@ -1,0 +1,114 @@
+"""The latest market values, for the market streams' snapshots.
+
+The coordinator writes here on every tick and daphne's snapshots read from
+here, and they are usually separate processes: with REDIS_URL the values
+live in Redis (a hash per stream, field = symbol; a capped list per feed of
+alerts, newest first), without it in this process. Keys expire an hour
+after the last write, so a coordinator that stopped long ago leaves no
+stale tickers behind.
+
+Written before the matching event is published, so a snapshot taken after
+an event was numbered already holds that event's value.
+"""
+
+import json
+import threading
+from collections import deque
+
+from django.conf import settings
+
+KEY_PREFIX = "trading:market:"
+RECENT_CAP = 100
+TTL_SECONDS = 3600
+
+
+class LocalMarketStore:
+    """One process's store (in-memory channel layer)."""
+
+    def __init__(self):
+        self._latest = {}
+        self._recent = {}
+        self._lock = threading.Lock()
+
+    def put_latest(self, name, by_symbol):
+        with self._lock:
+            self._latest.setdefault(name, {}).update(by_symbol)
+
+    def latest(self, name, symbol=None):
+        with self._lock:
+            values = self._latest.get(name, {})
+            return [values[key] for key in sorted(values) if symbol in (None, key)]
+
+    def push_recent(self, name, items):
+        with self._lock:
+            recent = self._recent.setdefault(name, deque(maxlen=RECENT_CAP))
+            recent.extendleft(items)
+
+    def recent(self, name):
+        with self._lock:
+            return list(self._recent.get(name, ()))
+
+
+class RedisMarketStore:
+    """Shared by every process; redis-py's client is thread-safe, and the
+    snapshots run in worker threads."""
+
+    def __init__(self, url):
+        import redis
+
+        self.url = url
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True
+        )
+
+    def put_latest(self, name, by_symbol):
+        if not by_symbol:
+            return
+        key = KEY_PREFIX + name
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(key, mapping={symbol: json.dumps(data) for symbol, data in by_symbol.items()})
+        pipe.expire(key, TTL_SECONDS)
+        pipe.execute()
+
+    def latest(self, name, symbol=None):
+        key = KEY_PREFIX + name
+        if symbol is not None:
+            value = self.client.hget(key, symbol)
+            return [json.loads(value)] if value else []
+        values = self.client.hgetall(key)
+        return [json.loads(values[symbol]) for symbol in sorted(values)]
+
+    def push_recent(self, name, items):
+        if not items:
+            return
+        key = KEY_PREFIX + name
+        pipe = self.client.pipeline(transaction=True)
+        pipe.lpush(key, *(json.dumps(item) for item in items))
+        pipe.ltrim(key, 0, RECENT_CAP - 1)
+        pipe.expire(key, TTL_SECONDS)
+        pipe.execute()
+
+    def recent(self, name):
+        return [json.loads(item) for item in self.client.lrange(KEY_PREFIX + name, 0, -1)]
+
+
+_store = None
+_lock = threading.Lock()
+
+
+def store():
+    """The store for the current settings (a changed REDIS_URL, as in
+    tests, gets a fresh one)."""
+    global _store
+    url = settings.REDIS_URL or None
+    with _lock:
+        if _store is None or getattr(_store, "url", None) != url:
+            _store = RedisMarketStore(url) if url else LocalMarketStore()
+        return _store
+
+
+def reset():
+    """Forget the store and its values (tests start from an empty market)."""
+    global _store
+    with _lock:
+        _store = None
