@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/logs/", include("logs.urls")),
     path("", include("streams.urls")),
+    path("", include("trading.urls")),
 ]
