@@ -58,6 +58,8 @@ def record(entries, *, user=None, user_agent=""):
         FrontendLogEntry.objects.bulk_create(rows)
         for row in rows:
             frontend_log.log(
-                logging.getLevelName(row.level), row.message, extra={"fields": _line_fields(row)}
+                logging.getLevelNamesMapping()[row.level],
+                row.message,
+                extra={"fields": _line_fields(row)},
             )
     return Outcome(accepted=len(rows), dropped=len(entries) - len(rows))

@@ -1,8 +1,15 @@
 """The shape of a `POST /api/logs/` body (PROTOCOL.md, "Frontend logs").
 
-A body is one entry or `{"entries": [...]}`. Every entry, whatever its
-level, is checked before anything is kept, so a request is taken whole or
-not at all. Unknown keys are ignored, so a newer client can send more.
+A body is one entry or `{"entries": [...]}` (at most MAX_ENTRIES). An
+entry: `level` (DEBUG, INFO, WARN/WARNING, ERROR, CRITICAL, any case),
+`message` (a non-empty string of at most 8 KiB in UTF-8), and optionally
+`source` (string), `url` (string), `timestamp` (ISO 8601), `context` (an
+object of at most 16 KiB as JSON, 5 levels deep) and `count` (how many
+identical messages the browser collapsed into this one; default 1).
+
+Every entry, whatever its level, is checked before anything is kept, so a
+request is taken whole or not at all. Unknown keys are ignored, so a newer
+client can send more.
 """
 
 import json

@@ -4,6 +4,7 @@ rate. Time is moved with DRF's swappable `timer`, never slept."""
 import pytest
 from rest_framework.test import APIClient
 
+from logs.models import FrontendLogEntry
 from logs.throttling import AnonLogThrottle, UserLogThrottle
 from tests.logs.conftest import set_rates
 
@@ -53,8 +54,6 @@ def test_retry_after_counts_down_and_the_client_gets_back_in(send, rates, clock)
 
 
 def test_a_throttled_request_stores_nothing(send, rates, clock, frontend_lines):
-    from logs.models import FrontendLogEntry
-
     send(ENTRY), send(ENTRY)
     send({"level": "error", "message": "flood"})
 
