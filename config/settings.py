@@ -145,6 +145,9 @@ STREAMS_HEARTBEAT_INTERVAL = env_int("STREAMS_HEARTBEAT_INTERVAL", 20)
 STREAMS_MAX_FRAME_BYTES = 64 * 1024
 STREAMS_RATE_PER_SECOND = env_int("STREAMS_RATE_PER_SECOND", 20)
 STREAMS_RATE_BURST = env_int("STREAMS_RATE_BURST", 60)
+# A client this far behind (bytes queued, unread) is closed with 1013 and
+# resyncs on reconnect, instead of growing the server's memory.
+STREAMS_MAX_BACKLOG_BYTES = env_int("STREAMS_MAX_BACKLOG_BYTES", 4 * 1024 * 1024)
 # High-rate market streams keep only the latest value per symbol within this
 # window (milliseconds in the environment so the helper stays an integer).
 STREAMS_CONFLATE_SECONDS = env_int("STREAMS_CONFLATE_MS", 250) / 1000

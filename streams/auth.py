@@ -80,5 +80,23 @@ class TokenAuthMiddleware:
         return await self.application(scope, receive, send)
 
 
+class ServerSendMiddleware:
+    """Keeps the server's own `send` in the scope.
+
+    Channels' session middleware wraps `send` to save sessions, a check paid
+    on every frame; events need none of that, so the consumer sends them
+    through the server's callable directly (and can see the transport's
+    backlog through it).
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        return await self.application(dict(scope, server_send=send), receive, send)
+
+
 def auth_stack(application):
-    return OriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(application)))
+    return ServerSendMiddleware(
+        OriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(application)))
+    )

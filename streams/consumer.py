@@ -62,6 +62,7 @@ class StreamConsumer(AsyncConsumer):
     # Connection -------------------------------------------------------
 
     async def websocket_connect(self, message):
+        self.server_send = self.scope.get("server_send", self.base_send)
         await self.base_send({"type": "websocket.accept"})
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -115,6 +116,18 @@ class StreamConsumer(AsyncConsumer):
             self.closed = True
             await self.base_send({"type": "websocket.close", "code": code})
 
+    async def _close_slow(self):
+        """Close with 1013 so the client reconnects and resyncs. autobahn's
+        `sendClose` only lets an application use 1000 and 3000-4999, though
+        RFC 6455 lets a server send 1013; `sendCloseFrame` is the same call
+        without that check."""
+        protocol = self._server_protocol()
+        if protocol is None or not hasattr(protocol, "sendCloseFrame"):
+            await self.close(proto.CLOSE_TRY_AGAIN_LATER)
+            return
+        self.closed = True
+        protocol.sendCloseFrame(code=proto.CLOSE_TRY_AGAIN_LATER, isReply=False)
+
     async def close_quiet_client(self):
         """Called by the hub when the client sent nothing for 3 heartbeats."""
         await self.close(proto.CLOSE_HEARTBEAT_TIMEOUT)
@@ -126,7 +139,7 @@ class StreamConsumer(AsyncConsumer):
 
     async def send_text(self, text):
         if not self.closed:
-            await self.base_send({"type": "websocket.send", "text": text})
+            await self.server_send({"type": "websocket.send", "text": text})
 
     async def deliver(self, group, message):
         """Called by the hub for each event of a group this socket is in."""
@@ -138,8 +151,34 @@ class StreamConsumer(AsyncConsumer):
             return
         if sub.pending:
             sub.buffer.append(message)
-        else:
-            await self.send_text(message["frame"])
+            return
+        if self.closed:
+            return
+        await self.send_text(message["frame"])
+        backlog = self._backlog()
+        if backlog > settings.STREAMS_MAX_BACKLOG_BYTES:
+            self.hub.stats["slow_clients_closed"] += 1
+            logger.warning("streams: closing a client %d bytes behind (1013)", backlog)
+            await self._close_slow()
+
+    def _server_protocol(self):
+        """daphne's protocol object for this socket, or None elsewhere (the
+        test communicator). daphne's `send` is `partial(server.handle_reply,
+        protocol)`."""
+        return getattr(self.server_send, "args", (None,))[0]
+
+    def _backlog(self):
+        """Bytes written for this socket that its client has not read yet:
+        daphne never pushes back, so a client that stops reading makes
+        Twisted buffer without bound."""
+        transport = getattr(self._server_protocol(), "transport", None)
+        if transport is None:
+            return 0
+        return (
+            len(getattr(transport, "dataBuffer", b""))
+            - getattr(transport, "offset", 0)
+            + getattr(transport, "_tempDataLen", 0)
+        )
 
     async def _control(self, message):
         if message.get("action") == "close":

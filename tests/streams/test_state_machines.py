@@ -4,6 +4,7 @@ import pytest
 from channels.db import database_sync_to_async as db
 from django.db import transaction
 
+from streams.publish import publisher
 from trading.exceptions import BulkWriteNotSupported
 from trading.models import StrategyInstance, TradingSession
 
@@ -19,7 +20,12 @@ def params(session):
 
 @db
 def start(session, symbol="BTCUSDT", **fields):
-    return StrategyInstance.objects.create(session=session, strategy="pump", symbol=symbol, **fields)
+    """Create an instance and wait until its event has left the publisher,
+    so it cannot land after a snapshot taken later (where, numbered after
+    it, it would be a harmless repeat)."""
+    instance = StrategyInstance.objects.create(session=session, strategy="pump", symbol=symbol, **fields)
+    publisher().flush()
+    return instance
 
 
 @db
