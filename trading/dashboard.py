@@ -8,12 +8,7 @@ from django.shortcuts import render
 from trading.models import TradingSession
 
 
-def visible_sessions(user):
-    """The same rule as TradingSession.visible_to: owners see theirs, staff all."""
-    sessions = TradingSession.objects.select_related("owner").order_by("id")
-    return sessions if user.is_staff else sessions.filter(owner=user)
-
-
 @login_required
 def dashboard(request):
-    return render(request, "trading/dashboard.html", {"sessions": visible_sessions(request.user)})
+    sessions = TradingSession.objects.visible_to(request.user).select_related("owner").order_by("id")
+    return render(request, "trading/dashboard.html", {"sessions": sessions})

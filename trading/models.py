@@ -13,6 +13,12 @@ from trading.querysets import StrategyInstanceQuerySet
 EDITABLE = ("session_id", "strategy", "symbol", "state", "conditions", "params")
 
 
+class TradingSessionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one visibility rule: owners see their sessions, staff all."""
+        return self if user.is_staff else self.filter(owner=user)
+
+
 class TradingSession(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -27,14 +33,13 @@ class TradingSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TradingSessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
 
     def __str__(self):
         return f"{self.name} (#{self.pk})"
-
-    def visible_to(self, user):
-        return user.is_staff or self.owner_id == user.pk
 
 
 class StrategyInstance(models.Model):

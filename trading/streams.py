@@ -27,10 +27,10 @@ def authorize_session(user, params):
         if not user.is_staff:
             raise InvalidParams("params.session_id is required (only staff may omit it)")
         return
-    session = TradingSession.objects.filter(pk=session_id).only("owner_id").first()
-    if session is None:
-        raise InvalidParams(f"unknown session {session_id}")
-    if not session.visible_to(user):
+    sessions = TradingSession.objects.filter(pk=session_id)
+    if not sessions.visible_to(user).exists():
+        if not sessions.exists():
+            raise InvalidParams(f"unknown session {session_id}")
         raise Forbidden(f"you may not see session {session_id}")
 
 
