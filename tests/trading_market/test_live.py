@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 
 from tests import processes, services
 from tests.live import Daphne, free_port
+from tests.trading_market.conftest import forget_market
 from trading.management.commands.tail_stream import Command as TailStream
 from trading.models import StrategyInstance
 
@@ -109,12 +110,7 @@ async def test_serve_runs_the_coordinator_beside_daphne(owner, stranger, trading
 @pytest.fixture
 def redis_url():
     url = services.redis_url()
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter("trading:market:*"):
-        client.delete(key)
-    client.close()
+    forget_market(url)
     return url
 
 
