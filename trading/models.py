@@ -106,32 +106,28 @@ class StrategyInstance(models.Model):
         }
         if not changes:
             return
-        expected = loaded.get("state", self.state)
+        self._write(changes, loaded.get("state", self.state), reason)
+
+    def transition_to(self, state, reason=""):
+        """Move this instance to `state` (IllegalTransition, TransitionConflict)."""
+        self._write({"state": state}, self.state, reason)
+        return self
+
+    def _write(self, changes, expected_state, reason):
+        """A state move is conditional on the row still being in
+        `expected_state`; losing that race raises instead of overwriting."""
         rows = type(self).objects.filter(pk=self.pk)
         if "state" in changes:
-            states.check_transition(expected, changes["state"])
-            rows = rows.filter(state=expected)
+            states.check_transition(expected_state, changes["state"])
+            rows = rows.filter(state=expected_state)
         updated = rows.apply(changes, reason=reason)
         if not updated:
             current = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
             raise TransitionConflict(
-                f"instance {self.pk} is {current or 'gone'}, not {expected}: "
+                f"instance {self.pk} is {current or 'gone'}, not {expected_state}: "
                 "someone else changed it first; reload and retry"
             )
         self._copy_from(updated[0])
-
-    def transition_to(self, state, reason=""):
-        """Move this instance to `state` (IllegalTransition, TransitionConflict)."""
-        states.check_transition(self.state, state)
-        updated = type(self).objects.filter(pk=self.pk, state=self.state).transition(state, reason)
-        if not updated:
-            current = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
-            raise TransitionConflict(
-                f"instance {self.pk} is {current or 'gone'}, not {self.state}: "
-                "someone else moved it first; reload and retry"
-            )
-        self._copy_from(updated[0])
-        return self
 
     def _copy_from(self, fresh):
         for field in self._meta.concrete_fields:

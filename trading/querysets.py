@@ -22,10 +22,6 @@ class StrategyInstanceQuerySet(models.QuerySet):
     def update(self, **changes):
         return len(self.apply(changes))
 
-    def transition(self, state, reason=""):
-        """Move every instance of this queryset to `state`; returns them."""
-        return self.apply({"state": state}, reason=reason)
-
     def apply(self, changes, reason=""):
         """Write `changes` to every row of this queryset; returns the updated
         instances. Raises IllegalTransition (nothing saved) if any row may
