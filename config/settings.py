@@ -98,6 +98,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # warns when DEBUG is off). Set: the channels-redis pub/sub layer; README
 # "Choosing the Redis layer" has the measurements behind that choice.
 REDIS_URL = env_str("REDIS_URL")
+# Prefix of everything streams keeps in Redis (pub/sub channels, sequence
+# counters). Pub/sub channels are shared by every Redis database, so the
+# default keeps deployments on different databases apart.
+STREAMS_NAMESPACE = env_str(
+    "STREAMS_NAMESPACE", "asgi-db" + (urlparse(REDIS_URL or "").path.strip("/") or "0")
+)
 # CHANNEL_LAYER=core selects the list-based core layer instead, so the
 # benchmarks can compare the two (BENCHMARKS.md).
 _REDIS_LAYERS = {
@@ -126,9 +132,7 @@ if REDIS_URL:
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
                     }
                 ],
-                # Pub/sub channels are shared by every Redis database: keep
-                # deployments (and test runs) on different dbs apart.
-                "prefix": "asgi-db" + (urlparse(REDIS_URL).path.strip("/") or "0"),
+                "prefix": STREAMS_NAMESPACE,
             },
         }
     }

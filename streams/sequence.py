@@ -12,7 +12,6 @@ import uuid
 
 from django.conf import settings
 
-_KEY_PREFIX = "streams:seq:"
 
 # Returns {epoch, seq}; creates the epoch when the hash is new.
 _NEXT = """
@@ -53,8 +52,9 @@ class RedisSequences:
     """Counters in Redis; one client per event loop (redis.asyncio clients
     are bound to the loop that made them)."""
 
-    def __init__(self, url):
+    def __init__(self, url, namespace):
         self.url = url
+        self.prefix = f"{namespace}:seq:"
         self._clients = {}
 
     def _scripts(self):
@@ -74,11 +74,11 @@ class RedisSequences:
         return scripts
 
     async def next(self, group):
-        epoch, seq = await self._scripts()[0](keys=[_KEY_PREFIX + group], args=[_new_epoch()])
+        epoch, seq = await self._scripts()[0](keys=[self.prefix + group], args=[_new_epoch()])
         return epoch, int(seq)
 
     async def current(self, group):
-        epoch, seq = await self._scripts()[1](keys=[_KEY_PREFIX + group], args=[_new_epoch()])
+        epoch, seq = await self._scripts()[1](keys=[self.prefix + group], args=[_new_epoch()])
         return epoch, int(seq)
 
 
@@ -91,7 +91,7 @@ def store():
     with _store_lock:
         if _store is None:
             url = getattr(settings, "REDIS_URL", None)
-            _store = RedisSequences(url) if url else LocalSequences()
+            _store = RedisSequences(url, settings.STREAMS_NAMESPACE) if url else LocalSequences()
         return _store
 
 

@@ -1,5 +1,7 @@
 """Shared fixtures: the people of the tests and what each may see."""
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -39,6 +41,12 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Test runs share the machine's Redis: keep each run's channels and
+    # counters apart (child processes inherit it through tests.processes).
+    settings.STREAMS_NAMESPACE = f"test{os.getpid()}"
+    for layer in settings.CHANNEL_LAYERS.values():
+        if "prefix" in layer.get("CONFIG", {}):
+            layer["CONFIG"]["prefix"] = settings.STREAMS_NAMESPACE
     # Hashing test passwords the production way costs ~0.5 s per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

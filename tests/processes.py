@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,12 @@ def database_url():
 
 def env(**extra):
     """Environment for a child process that shares this test's database."""
-    child = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="config.settings")
+    child = dict(
+        os.environ,
+        DATABASE_URL=database_url(),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        STREAMS_NAMESPACE=settings.STREAMS_NAMESPACE,
+    )
     child.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     child.update({key: str(value) for key, value in extra.items()})
     return child

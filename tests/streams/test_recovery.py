@@ -72,7 +72,7 @@ async def lose_next_event(group):
         import redis.asyncio as redis
 
         client = redis.Redis.from_url(store.url)
-        await client.hincrby("streams:seq:" + group, "seq", 1)
+        await client.hincrby(store.prefix + group, "seq", 1)
         await client.aclose()
     else:
         store._seqs[group] = store._seqs.get(group, 0) + 1
@@ -84,7 +84,7 @@ async def restart_counter(group):
         import redis.asyncio as redis
 
         client = redis.Redis.from_url(store.url)
-        await client.delete("streams:seq:" + group)
+        await client.delete(store.prefix + group)
         await client.aclose()
     else:
         store._seqs.pop(group, None)
