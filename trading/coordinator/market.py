@@ -32,7 +32,8 @@ class Market:
             tracker = self.trackers.get(quote.symbol)
             if tracker is None:
                 tracker = self.trackers[quote.symbol] = SymbolTracker(quote.symbol)
-            tick.indicators[quote.symbol] = tracker.update(batch.timestamp, quote.price, quote.volume)
+            indicators = tracker.update(batch.timestamp, quote.price, quote.volume)
+            tick.indicators[quote.symbol] = indicators
             tick.tickers[quote.symbol] = {
                 "symbol": quote.symbol,
                 "price": quote.price,

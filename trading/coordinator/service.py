@@ -53,7 +53,9 @@ class RunResult:
             "entering, exiting or monitoring",
         ]
         if held:
-            lines.append(f"{held} position(s) stay open in in_position; the next run manages their exit")
+            lines.append(
+                f"{held} position(s) stay open in in_position; the next run manages their exit"
+            )
         return "\n".join(lines)
 
 

@@ -105,7 +105,9 @@ class CsvReplayFeed(Feed):
                 reader = csv.DictReader(handle)
                 header = reader.fieldnames
                 if not header:
-                    raise FeedError(f"{self.path}: empty file; expected a header row {','.join(COLUMNS)}")
+                    raise FeedError(
+                        f"{self.path}: empty file; expected a header row {','.join(COLUMNS)}"
+                    )
                 columns = [name.strip() for name in header]
                 problems = []
                 missing = [name for name in REQUIRED if name not in columns]

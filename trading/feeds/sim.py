@@ -98,4 +98,7 @@ class SimulatedFeed(Feed):
             timestamp += self.interval
 
     def describe(self):
-        return f"simulated market (seed {self.seed}, {len(self._walkers)} symbols, {self.interval:g} s ticks)"
+        return (
+            f"simulated market (seed {self.seed}, {len(self._walkers)} symbols, "
+            f"{self.interval:g} s ticks)"
+        )

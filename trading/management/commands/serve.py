@@ -47,6 +47,8 @@ class BackgroundCoordinator:
     def _run(self):
         try:
             self.result = self.coordinator.run(ticks=self.ticks, stop=self.stop)
+            if not self.stop.is_set():
+                logger.warning("coordinator: %s; the server goes on", self.result.summary())
         except Exception:
             logger.exception("coordinator: stopped by an error")
         finally:

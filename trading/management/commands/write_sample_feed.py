@@ -24,7 +24,9 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("--out", default=str(DEFAULT_PATH), help=f"file (default: {DEFAULT_PATH})")
+        parser.add_argument(
+            "--out", default=str(DEFAULT_PATH), help=f"file (default: {DEFAULT_PATH})"
+        )
         parser.add_argument("--seed", type=int, default=7, help="simulation seed (default: 7)")
         parser.add_argument("--ticks", type=int, default=600, help="one-second ticks (default: 600)")
         parser.add_argument(
@@ -37,7 +39,10 @@ class Command(BaseCommand):
             raise CommandError("--ticks must be above 0")
         symbols = options["symbols"] or settings.TRADING_SIM_SYMBOLS
         rows = self.write(Path(options["out"]), symbols, options["seed"], options["ticks"])
-        self.stdout.write(f"wrote {rows} rows ({options['ticks']} ticks of {len(symbols)} symbols) to {options['out']}")
+        self.stdout.write(
+            f"wrote {rows} rows ({options['ticks']} ticks of {len(symbols)} symbols) "
+            f"to {options['out']}"
+        )
 
     def write(self, path, symbols, seed, ticks):
         try:
