@@ -2,8 +2,9 @@
 
 The coordinator writes here on every tick and daphne's snapshots read from
 here, and they are usually separate processes: with REDIS_URL the values
-live in Redis (a hash per stream, field = symbol; a capped list per feed of
-alerts, newest first), without it in this process. Keys expire an hour
+live in Redis under `<STREAMS_NAMESPACE>:market:` (a hash per stream, field
+= symbol; a capped list per feed of alerts, newest first), without it in
+this process. Keys expire an hour
 after the last write, so a coordinator that stopped long ago leaves no
 stale tickers behind.
 
@@ -17,7 +18,6 @@ from collections import deque
 
 from django.conf import settings
 
-KEY_PREFIX = "trading:market:"
 RECENT_CAP = 100
 TTL_SECONDS = 3600
 
@@ -48,15 +48,20 @@ class LocalMarketStore:
         with self._lock:
             return list(self._recent.get(name, ()))
 
+    def forget(self):
+        with self._lock:
+            self._latest.clear()
+            self._recent.clear()
+
 
 class RedisMarketStore:
     """Shared by every process; redis-py's client is thread-safe, and the
     snapshots run in worker threads."""
 
-    def __init__(self, url):
+    def __init__(self, url, namespace):
         import redis
 
-        self.url = url
+        self.prefix = f"{namespace}:market:"
         self.client = redis.Redis.from_url(
             url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True
         )
@@ -64,14 +69,14 @@ class RedisMarketStore:
     def put_latest(self, name, by_symbol):
         if not by_symbol:
             return
-        key = KEY_PREFIX + name
+        key = self.prefix + name
         pipe = self.client.pipeline(transaction=False)
         pipe.hset(key, mapping={symbol: json.dumps(data) for symbol, data in by_symbol.items()})
         pipe.expire(key, TTL_SECONDS)
         pipe.execute()
 
     def latest(self, name, symbol=None):
-        key = KEY_PREFIX + name
+        key = self.prefix + name
         if symbol is not None:
             value = self.client.hget(key, symbol)
             return [json.loads(value)] if value else []
@@ -81,7 +86,7 @@ class RedisMarketStore:
     def push_recent(self, name, items):
         if not items:
             return
-        key = KEY_PREFIX + name
+        key = self.prefix + name
         pipe = self.client.pipeline(transaction=True)
         pipe.lpush(key, *(json.dumps(item) for item in items))
         pipe.ltrim(key, 0, RECENT_CAP - 1)
@@ -89,26 +94,33 @@ class RedisMarketStore:
         pipe.execute()
 
     def recent(self, name):
-        return [json.loads(item) for item in self.client.lrange(KEY_PREFIX + name, 0, -1)]
+        return [json.loads(item) for item in self.client.lrange(self.prefix + name, 0, -1)]
+
+    def forget(self):
+        for key in self.client.scan_iter(self.prefix + "*"):
+            self.client.delete(key)
 
 
 _store = None
+_store_key = None
 _lock = threading.Lock()
 
 
 def store():
-    """The store for the current settings (a changed REDIS_URL, as in
-    tests, gets a fresh one)."""
-    global _store
-    url = settings.REDIS_URL or None
+    """The store for the current settings (a changed REDIS_URL or
+    namespace, as in tests, gets a fresh one)."""
+    global _store, _store_key
+    key = (settings.REDIS_URL or None, settings.STREAMS_NAMESPACE)
     with _lock:
-        if _store is None or getattr(_store, "url", None) != url:
-            _store = RedisMarketStore(url) if url else LocalMarketStore()
+        if _store is None or _store_key != key:
+            url, namespace = key
+            _store = RedisMarketStore(url, namespace) if url else LocalMarketStore()
+            _store_key = key
         return _store
 
 
 def reset():
-    """Forget the store and its values (tests start from an empty market)."""
+    """Forget the store object (not what Redis holds: see `forget()`)."""
     global _store
     with _lock:
         _store = None

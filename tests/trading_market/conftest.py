@@ -2,31 +2,20 @@
 feed, and the WebSocket helpers of tests/streams."""
 
 import pytest
-import redis
-from django.conf import settings
 
 from tests.streams.conftest import connect, flush  # noqa: F401  (fixtures)
 from trading import market_store
 from trading.feeds.base import Batch, Feed, Quote
 
 
-def forget_market(url):
-    """Drops the stored market values, in Redis at `url` and in this process."""
-    if url:
-        client = redis.Redis.from_url(url)
-        for key in client.scan_iter(market_store.KEY_PREFIX + "*"):
-            client.delete(key)
-        client.close()
-    market_store.reset()
-
-
 @pytest.fixture(autouse=True)
 def empty_market():
     """Every test starts with no stored tickers, indicators or alerts, in
     this process or in Redis (CI sets REDIS_URL for the whole suite)."""
-    forget_market(settings.REDIS_URL)
+    market_store.store().forget()
     yield market_store.store()
-    forget_market(settings.REDIS_URL)
+    market_store.store().forget()
+    market_store.reset()
 
 
 class ScriptedFeed(Feed):

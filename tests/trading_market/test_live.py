@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -17,7 +18,6 @@ from django.core.management.base import CommandError
 
 from tests import processes, services
 from tests.live import Daphne, free_port
-from tests.trading_market.conftest import forget_market
 from trading.management.commands.tail_stream import Command as TailStream
 from trading.models import StrategyInstance
 
@@ -27,12 +27,14 @@ CYCLE = ["monitoring", "signal_detected", "entering", "in_position", "exiting", 
 
 
 class Serve:
-    """`manage.py serve ARGS` on a free port, sharing the test database."""
+    """`manage.py serve ARGS` on a free port, sharing the test database; its
+    output goes to a file, since a pipe nobody reads would fill and block it."""
 
     def __init__(self, *args):
         self.port = free_port()
         self.args = [str(arg) for arg in args]
         self.process = None
+        self.output = tempfile.TemporaryFile("w+")
 
     @property
     def ws_url(self):
@@ -42,12 +44,12 @@ class Serve:
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(self.port), *self.args],
             env=processes.env(), cwd=processes.ROOT, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=self.output, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited: {self.process.stderr.read()}")
+                raise RuntimeError(f"serve exited: {self.read()}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
                     return self
@@ -55,16 +57,21 @@ class Serve:
                 time.sleep(0.1)
         raise RuntimeError("serve did not answer within 20 s")
 
+    def read(self):
+        self.output.seek(0)
+        return self.output.read()
+
     def stop(self):
-        """SIGTERM, as an operator would; returns (returncode, stdout)."""
+        """SIGTERM, as an operator would; returns (returncode, output)."""
         self.process.send_signal(signal.SIGTERM)
-        out, _ = self.process.communicate(timeout=20)
-        return self.process.returncode, out
+        self.process.wait(timeout=20)
+        return self.process.returncode, self.read()
 
     def __exit__(self, *exc):
         if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate()
+            self.process.wait()
+        self.output.close()
 
 
 async def tail(url, token, stream, params=None, count=2):
@@ -109,9 +116,9 @@ async def test_serve_runs_the_coordinator_beside_daphne(owner, stranger, trading
 
 @pytest.fixture
 def redis_url():
-    url = services.redis_url()
-    forget_market(url)
-    return url
+    """Market values of other runs can't show: each run has its own
+    STREAMS_NAMESPACE, which the child processes inherit."""
+    return services.redis_url()
 
 
 async def collect(ws, until, quiet=3.0):
