@@ -1,27 +1,18 @@
 """Frontend logs test helpers: a client for `POST /api/logs/`, a log
-directory of the test's own, throttle rates set per test, and chromium."""
+directory of the test's own, throttle rates set per test, and chromium
+(tests/browser_support.py)."""
 
 import json
 import logging.config
-import os
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.logging import FRONTEND_FILE, build_logging
-from tests.services import require
+from tests.browser_support import chromium  # noqa: F401  (fixture)
 
 URL = "/api/logs/"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def set_rates(settings, anon, user):
@@ -73,16 +64,3 @@ def send():
         return client.generic("POST", URL, data, content_type=content_type, **extra)
 
     return post
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium driven by Playwright (which cannot download its
-    own browser here). Missing: skipped locally, a failure under CI."""
-    require("chromium", os.access(CHROMIUM, os.X_OK), CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
