@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -17,12 +18,19 @@ def free_port():
 
 class Daphne:
     """daphne serving config.asgi on 127.0.0.1:`port`, sharing the test
-    database; `restart()` keeps the port so clients can reconnect."""
+    database; `restart()` keeps the port so clients can reconnect.
 
-    def __init__(self, port=None, **env):
+    Its console output goes to a file (`log_path`, appended to across
+    restarts; a temporary file by default), never to a pipe: nobody reads a
+    pipe while the server runs, and a full one would block daphne mid-test.
+    """
+
+    def __init__(self, port=None, log_path=None, **env):
         self.port = port or free_port()
+        self.log_path = log_path
         self.env = {"DEBUG": "1", **env}
         self.process = None
+        self.output = None
 
     @property
     def url(self):
@@ -33,16 +41,20 @@ class Daphne:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self, timeout=20):
+        if self.output is None:
+            self.output = open(self.log_path, "a+") if self.log_path else tempfile.TemporaryFile("w+")
+        started_at = self.output.seek(0, 2)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
              "config.asgi:application"],
             env=processes.env(**self.env), cwd=processes.ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL, stderr=self.output, text=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited: {self.process.stderr.read()}")
+                self.output.seek(started_at)
+                raise RuntimeError(f"daphne exited: {self.output.read()}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as reply:
                     if reply.status == 200:
@@ -66,8 +78,15 @@ class Daphne:
         self.stop()
         return self.start()
 
+    def close(self):
+        """Stops the server and closes its output file."""
+        self.stop()
+        if self.output is not None:
+            self.output.close()
+            self.output = None
+
     def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc):
-        self.stop()
+        self.close()
