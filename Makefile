@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test install install-dev browser-deps bench
+.PHONY: run run-scaled test install install-dev browser-deps bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,24 @@ browser-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "WARNING: could not install chromium; browser tests will be skipped (CI: fail)"; }
 
+# One process: daphne and the coordinator on the in-memory layer.
 run: install
 	$(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --coordinator --host $(HOST) --port $(PORT)
+
+# Redis: one coordinator and two daphne processes (docs/running.md). The trap
+# is needed because a non-interactive shell starts background jobs with
+# Ctrl-C ignored.
+run-scaled: install
+	@test -n "$$REDIS_URL" || { echo "run-scaled needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make run-scaled" >&2; exit 2; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne --websocket_timeout -1 -b $(HOST) -p $(PORT) config.asgi:application & a=$$!; \
+	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne --websocket_timeout -1 -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & b=$$!; \
+	$(PY) manage.py run_coordinator & c=$$!; \
+	trap 'kill -TERM $$c $$a $$b 2>/dev/null; wait; exit 0' INT TERM; \
+	wait
 
 test: install-dev browser-deps
 	$(PY) -m pytest

@@ -96,6 +96,7 @@ async def test_a_gap_makes_the_client_resync_to_the_database(connect, owner, tra
     group = registry.group_name("state_machines", f"session.{trading_session.pk}")
     model = TableModel(await connect(owner), params)
     await model.start()
+    await model.settle()  # subscribed: the hub has joined the group
     a = await db(StrategyInstance.objects.create)(session=trading_session, strategy="p", symbol="A")
     await flush()
     await model.settle()
@@ -116,6 +117,7 @@ async def test_a_new_epoch_makes_the_client_resync(connect, owner, trading_sessi
     group = registry.group_name("state_machines", f"session.{trading_session.pk}")
     model = TableModel(await connect(owner), params)
     await model.start()
+    await model.settle()  # subscribed: the hub has joined the group
     a = await db(StrategyInstance.objects.create)(session=trading_session, strategy="p", symbol="A")
     await flush()
     await model.settle()

@@ -98,6 +98,9 @@ class Command(BaseCommand):
             endpoints=build_endpoint_description_strings(host=host, port=port),
             signal_handlers=True,
             verbosity=verbosity,
+            # daphne's default closes every socket after a day with 1000,
+            # which PROTOCOL.md tells clients not to reconnect after.
+            websocket_timeout=-1,
         )
         if background is not None:
             reactor.callWhenRunning(background.start)
