@@ -46,7 +46,7 @@ def test_a_logged_in_page_holds_exactly_one_websocket_while_data_flows(dashboard
 
 
 def test_a_transition_made_by_manage_py_shows_in_the_state_table_within_a_second(
-    dashboard, desk, transition, record_property
+    dashboard, desk, transition
 ):
     """A change made by another process (the ops command) reaches the page
     through the ORM signal, Redis and daphne: within 1 s of the command's
@@ -68,7 +68,7 @@ def test_a_transition_made_by_manage_py_shows_in_the_state_table_within_a_second
         timeout=5000,
     )
     shown_after = time.monotonic() - exited
-    record_property("shown_after_seconds", round(shown_after, 3))
+    print(f"shown {shown_after:.3f} s after manage.py exited")  # -rP shows it
 
     assert shown_after < 1.0, f"shown {shown_after:.3f} s after manage.py exited"
     expect(dashboard.state_badge(instance.pk)).to_have_text("error")
