@@ -27,10 +27,11 @@ browser-deps:
 	  || echo "WARNING: could not install chromium; browser tests will be skipped (CI: fail)"; }
 
 # One process: daphne and the coordinator on the in-memory layer.
+run: export DEBUG ?= 1
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --coordinator --host $(HOST) --port $(PORT)
+	$(PY) manage.py serve --coordinator --host $(HOST) --port $(PORT)
 
 # Redis: one coordinator and two daphne processes (docs/running.md). The trap
 # is needed because a non-interactive shell starts background jobs with

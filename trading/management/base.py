@@ -8,6 +8,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
+from streams.publish import publisher
 from trading.exceptions import TradingError
 
 
@@ -15,18 +16,21 @@ class TradingCommand(BaseCommand):
     """Subclasses implement `run(**options)` returning a dict or a list of
     dicts, and `describe(result)` returning the human-readable line(s)."""
 
+    writes = True  # whether the command changes instances (and so warns)
+
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         return parser
 
     def handle(self, *args, **options):
-        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        if self.writes and isinstance(get_channel_layer(), InMemoryChannelLayer):
             self.stderr.write(
-                "warning: no REDIS_URL, so this process cannot reach the dashboard: "
-                "changes are saved but subscribers of other processes will not see "
-                "them until they resubscribe."
+                "note: no REDIS_URL, so changes made here are saved but not pushed: a "
+                "dashboard served by another process shows them when it resubscribes "
+                "(e.g. on reload)."
             )
+            publisher().warned_no_listener = True  # said once is enough
         try:
             result = self.run(**options)
         except (TradingError, ObjectDoesNotExist, ValueError) as exc:

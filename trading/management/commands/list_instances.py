@@ -5,6 +5,7 @@ from trading.models import StrategyInstance
 
 class Command(TradingCommand):
     help = "List strategy instances, all or of one session."
+    writes = False
 
     def add_arguments(self, parser):
         parser.add_argument("--session", dest="session_id")
