@@ -1,6 +1,8 @@
 """PROTOCOL.md "The other streams": snapshots, events and scope of the
 streams the coordinator feeds, through the real consumer."""
 
+import re
+
 import pytest
 from channels.db import database_sync_to_async as db
 
@@ -54,9 +56,11 @@ async def test_market_snapshots_hold_the_latest_value_per_symbol(connect, strang
     assert tickers[0] == {"symbol": "BTCUSDT", "price": 101.0, "bid": 100.9899,
                           "ask": 101.0101, "volume_24h": 40.0}
 
-    alerts = (await client.subscribe("liquidations"))["data"]["liquidations"]
-    assert alerts == [{"symbol": "ETHUSDT", "side": "long", "price": 9.0, "quantity": 2.0,
-                       "value_usd": 18.0}]
+    [alert] = (await client.subscribe("liquidations"))["data"]["liquidations"]
+    seen_at = alert.pop("timestamp")
+    assert alert == {"symbol": "ETHUSDT", "side": "long", "price": 9.0, "quantity": 2.0,
+                     "value_usd": 18.0}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", seen_at)
     assert (await client.subscribe("liquidations", {"symbol": "BTCUSDT"}))["data"] == {
         "liquidations": []}
 
@@ -111,7 +115,9 @@ async def test_signals_snapshot_is_most_recent_first(connect, owner, trading_ses
     client = await connect(owner)
     snapshot = await client.subscribe("signals", {"session_id": str(trading_session.pk)})
     assert [s["side"] for s in snapshot["data"]["signals"]] == ["sell", "buy"]
-    assert snapshot["data"]["signals"][0] == {
+    latest = snapshot["data"]["signals"][0]
+    assert latest.pop("timestamp") >= snapshot["data"]["signals"][1]["timestamp"]
+    assert latest == {
         "instance_id": str(instance.pk), "symbol": "BTCUSDT", "side": "sell",
         "reason": "exit: test", "price": 102.0}
     await db(broadcast_signal)(instance, "buy", "again", 101.0)

@@ -6,6 +6,7 @@ and condition progress go out from the ORM signal handlers when the
 coordinator saves an instance.
 """
 
+from streams.protocol import now_iso
 from streams.publish import publish
 from trading import market_store
 from trading.market_streams import (
@@ -35,6 +36,7 @@ def broadcast_signal(instance, side, reason, price):
         "side": side,
         "reason": reason,
         "price": price,
+        "timestamp": now_iso(),
     }
     session_id = str(instance.session_id)
     market_store.store().push_recent(signals_key(session_id), [data])

@@ -7,6 +7,7 @@ PROTOCOL.md's `indicators`, `ticker` and `liquidation` events.
 
 from dataclasses import dataclass, field
 
+from streams.protocol import now_iso
 from trading.indicators import SymbolTracker, significant
 
 # Neither feed carries an order book: bid and ask sit one basis point
@@ -48,5 +49,7 @@ class Market:
                     "price": quote.price,
                     "quantity": quote.liquidation.quantity,
                     "value_usd": round(quote.price * quote.liquidation.quantity, 2),
+                    # When it was seen: a snapshot's alerts keep their time.
+                    "timestamp": now_iso(),
                 })
         return tick
