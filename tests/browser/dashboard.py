@@ -15,7 +15,6 @@ from tests.browser.sockets import SocketLog
 COUNTED = (
     ("liquidations", "liquidation"),
     ("pump_indicators", "indicators"),
-    ("state_machines", "state_change"),
 )
 
 STATE_TABLE_JS = """() => Object.fromEntries(

@@ -21,9 +21,9 @@ pytestmark = [
 LOG_EVERY_LEVEL_AND_FLUSH = """async (marker) => {
     // The same module instance the dashboard's own code logs through.
     const { log } = await import("/static/logs/logger.js")
-    log.debug(`${marker} debug`, { level: "debug" })
-    log.info(`${marker} info`, { level: "info" })
-    log.warn(`${marker} warn`, { level: "warn" })
+    log.debug(`${marker} debug`)
+    log.info(`${marker} info`)
+    log.warn(`${marker} warn`)
     log.error(`${marker} error`, new Error("on purpose"))
     await log.flush()
 }"""
