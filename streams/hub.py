@@ -36,6 +36,7 @@ class Hub:
         self._last_seq = {}
         self._lock = asyncio.Lock()
         self._tasks = []
+        self.starting = None
 
     async def start(self):
         self.channel = await self.layer.new_channel("hub.")
@@ -143,13 +144,21 @@ _hubs = {}
 
 
 async def get_hub():
-    """The hub of the running loop, started on first use."""
+    """The hub of the running loop, started on first use. Callers that come
+    while it starts wait for it: in a burst of first connections, one that
+    joined a group before the hub had its channel got no events at all."""
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
         hub = Hub(loop, get_channel_layer())
         _hubs[loop] = hub
-        await hub.start()
+        hub.starting = asyncio.ensure_future(hub.start())
+    try:
+        await hub.starting
+    except Exception:
+        if _hubs.get(loop) is hub:
+            del _hubs[loop]
+        raise
     return hub
 
 
