@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from streams import errors, registry, sequence
+from streams import errors, registry, sequence, wire
 from streams import protocol as proto
 from streams.hub import CONTROL, Hub, get_hub
 from streams.ratelimit import TokenBucket
@@ -154,7 +154,11 @@ class StreamConsumer(AsyncConsumer):
             return
         if self.closed:
             return
-        await self.send_text(message["frame"])
+        protocol = self._server_protocol()
+        if wire.writable(protocol):
+            wire.write(protocol.transport, wire.frame_of(message))
+        else:
+            await self.send_text(message["frame"])
         backlog = self._backlog()
         if backlog > settings.STREAMS_MAX_BACKLOG_BYTES:
             self.hub.stats["slow_clients_closed"] += 1
