@@ -1,0 +1,125 @@
+"""The ORM side of a benchmark: a Django process that seeds the data and
+drives state changes through `StrategyInstance.transition_to`, exactly as
+the coordinator would, so every event takes the real path (post_save ->
+on_commit -> publisher -> Redis -> server).
+
+It reads one JSON command per line on stdin and answers one JSON line on
+stdout (see `bench.stack.Driver`); it records the wall-clock time right
+after each commit, which the load client matches by (instance, version) to
+measure commit-to-receipt latency.
+"""
+
+import asyncio
+import json
+import sys
+import time
+import traceback
+
+import django
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import models, transaction  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from streams import registry, sequence  # noqa: E402
+from streams.publish import publisher  # noqa: E402
+from trading import states  # noqa: E402
+from trading.models import StrategyInstance, TradingSession  # noqa: E402
+
+# A cycle of live states, so every change is a `state_change` event.
+NEXT = {
+    states.MONITORING: states.SIGNAL_DETECTED,
+    states.SIGNAL_DETECTED: states.ENTERING,
+    states.ENTERING: states.IN_POSITION,
+    states.IN_POSITION: states.EXITING,
+    states.EXITING: states.MONITORING,
+}
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")
+
+
+def seed(clients, sessions):
+    """Creates `clients` staff users with a token each and one session per
+    entry of `sessions` (name -> live instances). Instances are inserted with
+    Django's plain bulk_create, which announces nothing: no client is
+    connected yet, and announcing 11,000 rows to nobody costs seconds."""
+    User = get_user_model()
+    with transaction.atomic():
+        owner = User.objects.create(username="bench-owner", is_staff=True)
+        users = User.objects.bulk_create(
+            User(username=f"bench-{i}", is_staff=True, password="!") for i in range(clients)
+        )
+        tokens = Token.objects.bulk_create(
+            Token(user=user, key=Token.generate_key()) for user in users
+        )
+        made = {}
+        for name, count in sessions.items():
+            session = TradingSession.objects.create(name=f"bench {name}", owner=owner)
+            models.QuerySet(StrategyInstance).bulk_create(
+                (
+                    StrategyInstance(
+                        session=session, strategy=f"pump-{i % 7}",
+                        symbol=SYMBOLS[i % len(SYMBOLS)], state=states.MONITORING,
+                    )
+                    for i in range(count)
+                ),
+                batch_size=2000,
+            )
+            made[name] = str(session.pk)
+    return {"tokens": [token.key for token in tokens], "sessions": made}
+
+
+def drive(session, events, rate):
+    """Moves instances of `session` round-robin, `rate` changes per second
+    (0: as fast as the database allows), and waits until the publisher has
+    handed every event to the channel layer."""
+    instances = list(StrategyInstance.objects.filter(session_id=session, state__in=NEXT))
+    commits = []
+    started = time.monotonic()
+    for i in range(events):
+        if rate:
+            delay = started + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        instance = instances[i % len(instances)]
+        instance.transition_to(NEXT[instance.state], reason="bench")
+        commits.append((int(instance.pk), instance.version, time.time()))
+    elapsed = time.monotonic() - started
+    if not publisher().flush(timeout=60):
+        raise RuntimeError("the publisher did not hand every event on within 60 s")
+    return {"commits": commits, "seconds": elapsed, **window(session)}
+
+
+def window(session):
+    """The scope's current seq: the clients expect every event after it."""
+    stream = registry.get("state_machines")
+    group = registry.group_name(stream.name, stream.scope({"session_id": session}))
+    epoch, seq = asyncio.run(sequence.store().current(group))
+    return {"epoch": epoch, "seq": seq}
+
+
+def table(session):
+    """What every subscriber's table must equal once the events are in."""
+    rows = StrategyInstance.objects.filter(session_id=session, state__in=states.LIVE)
+    return {"instances": {str(pk): [version, state] for pk, version, state in
+                          rows.values_list("pk", "version", "state")}}
+
+
+COMMANDS = {"seed": seed, "drive": drive, "window": window, "table": table}
+
+
+def main():
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            reply = COMMANDS[request.pop("command")](**request)
+        except Exception as exc:
+            traceback.print_exc()
+            reply = {"error": repr(exc)}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

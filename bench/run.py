@@ -1,0 +1,209 @@
+"""`python -m bench.run`: the standard benchmark matrix, written to
+BENCHMARKS.md.
+
+Starts its own daphne (pub/sub layer, then the core layer for comparison),
+the plain-websockets reference and the ORM driver against a PostgreSQL
+database and a Redis db of its own, runs every scenario `--repeats` times,
+and reports medians and the ratio of each figure to the reference.
+"""
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench import logs_ingest, profile, report, scenarios, stack
+from bench.client import Fleet
+
+SESSIONS = {"fanout": 100, "snap100": 100, "snap1000": 1000, "snap10000": 10000}
+
+
+@dataclass
+class Plan:
+    clients: list = field(default_factory=lambda: [100, 500, 1000])
+    rate: int = 20
+    events: int = 60
+    max_events: int = 200
+    repeats: int = 3
+    snapshots: list = field(default_factory=lambda: [100, 1000, 10000])
+    storm_events: int = 200
+    storm_repeats: int = 1
+    log_seconds: float = 5.0
+    layers: bool = True
+    profile: bool = True
+    port: int = 8100
+
+
+async def suite(plan, server, driver, seed, clients, extras, profiled=False):
+    """Everything measured on one server process: the fleet grows through
+    `clients`, with `repeats` windows at the standard rate at each size and
+    `repeats` max-rate windows at the largest; with `extras`, also the
+    reconnect storm and full_update times; `profiled` adds a max-rate window
+    under py-spy and samples the (first) storm."""
+    session = seed["sessions"]["fanout"]
+    fleet = Fleet(server.url, session)
+    result = {"fanout": []}
+    try:
+        for count in clients:
+            progress(f"  {server.name}: {count} clients")
+            connected = await scenarios.grow(
+                fleet, server, seed["tokens"][len(fleet.subscribers):count]
+            )
+            for _ in range(plan.repeats):
+                run = await scenarios.fanout(fleet, server, driver, session, plan.events, plan.rate)
+                result["fanout"].append({"load": "rate", **connected, **run})
+        progress(f"  {server.name}: max rate")
+        for _ in range(plan.repeats):
+            run = await scenarios.fanout(fleet, server, driver, session, plan.max_events, 0)
+            result["fanout"].append({"load": "max", **connected, **run})
+        if not extras:
+            return result
+        if profiled:
+            progress(f"  {server.name}: profiled max-rate window")
+            async with profile.sampling(server, server.log_path.with_suffix(".max.txt")) as found:
+                run = await scenarios.fanout(fleet, server, driver, session, plan.max_events, 0)
+            result["profile_max"] = {"run": run, **found}
+        progress(f"  {server.name}: reconnect storm")
+        result["storm"] = []
+        for attempt in range(plan.storm_repeats):
+            sampler = nullcontext({})
+            if profiled and attempt == 0:
+                sampler = profile.sampling(server, server.log_path.with_suffix(".storm.txt"))
+            async with sampler as found:
+                result["storm"].append(await scenarios.storm(
+                    fleet, server, driver, session, plan.storm_events, plan.rate
+                ))
+            if found:
+                result["profile_storm"] = found
+    finally:
+        await fleet.close()
+    progress(f"  {server.name}: full_update")
+    result["full_update"] = {
+        size: await scenarios.full_update(
+            server, seed["tokens"][0], seed["sessions"][f"snap{size}"], plan.repeats + 2
+        )
+        for size in plan.snapshots
+    }
+    return result
+
+
+_started = time.monotonic()
+
+
+def progress(what):
+    print(f"bench: {time.monotonic() - _started:5.0f} s  {what}", file=sys.stderr, flush=True)
+
+
+async def measure(plan, base):
+    results = {"plan": asdict(plan), "started": time.time()}
+    progress("preparing the database and Redis")
+    stack.prepare(base)
+    with stack.Driver(base) as driver:
+        driver.start()
+        seed = await scenarios.call(driver, "seed", clients=max(plan.clients), sessions=SESSIONS)
+        servers = {
+            "daphne": stack.daphne(base, plan.port),
+            "reference": stack.reference(base, plan.port + 1),
+        }
+        for name, server in servers.items():
+            progress(name)
+            with server:
+                server.start()
+                results[name] = await suite(
+                    plan, server, driver, seed, plan.clients, extras=True,
+                    profiled=plan.profile and name == "daphne",
+                )
+        if plan.layers:
+            progress("daphne with the core layer")
+            core = base.with_layer("core")
+            with stack.Driver(core) as core_driver, stack.daphne(core, plan.port + 2) as server:
+                core_driver.start()
+                server.start()
+                results["daphne-core"] = await suite(
+                    plan, server, core_driver, seed, [max(plan.clients)], extras=False
+                )
+        progress("log ingestion")
+        results["logs"] = await asyncio.to_thread(
+            logs_ingest.measure, base, plan.port + 3, plan.log_seconds, seed["tokens"][0]
+        )
+    results["finished"] = time.time()
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="BENCHMARKS.md")
+    parser.add_argument("--json", default="var/bench/results.json", help="raw results")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--clients", default="100,500,1000")
+    parser.add_argument("--events", type=int, default=Plan.events)
+    parser.add_argument("--max-events", type=int, default=Plan.max_events)
+    parser.add_argument("--repeats", type=int, default=Plan.repeats)
+    parser.add_argument("--snapshots", default="100,1000,10000")
+    parser.add_argument("--storm-repeats", type=int, default=Plan.storm_repeats)
+    parser.add_argument("--port", type=int, default=Plan.port, help="first of 4 ports")
+    parser.add_argument("--no-layers", action="store_true", help="skip the core-layer runs")
+    parser.add_argument("--no-profile", action="store_true")
+    args = parser.parse_args(argv)
+    plan = Plan(
+        clients=[int(n) for n in args.clients.split(",")],
+        events=args.events, max_events=args.max_events, repeats=args.repeats,
+        storm_repeats=args.storm_repeats,
+        snapshots=[int(n) for n in args.snapshots.split(",")],
+        layers=not args.no_layers, profile=not args.no_profile, port=args.port,
+    )
+    base = stack.Stack(args.database_url, args.redis_url)
+    command = " ".join(["python", "-m", "bench.run", *(sys.argv[1:] if argv is None else argv)])
+    results = benchmark(plan, base, command)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(results, indent=1))
+    Path(args.out).write_text(report.render(results))
+    progress(f"wrote {args.out}")
+
+
+def benchmark(plan, base, command):
+    """Runs the plan against `base`; the results, ready for the report."""
+    stack.raise_open_files()
+    stack.check_redis(base.redis_url)
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    results = runner(measure(plan, base))
+    results["machine"] = machine()
+    results["command"] = command
+    return results
+
+
+def machine():
+    import psutil
+
+    return {
+        "cpus": psutil.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def _cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+if __name__ == "__main__":
+    main()

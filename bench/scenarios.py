@@ -1,0 +1,160 @@
+"""One measurement each: a fan-out window, a full_update, a reconnect storm.
+
+Each takes a connected `Fleet` (or makes its own), the server under test and
+the ORM driver, and returns a flat dict of figures for the report.
+"""
+
+import asyncio
+import time
+
+from bench.client import Fleet, Subscriber, event_key
+from bench.stats import percentile
+
+SETTLE_TIMEOUT = 60.0
+STORM_TIMEOUT = 30.0
+
+
+async def call(driver, command, **args):
+    """The driver blocks on a pipe: keep the clients' loop running."""
+    return await asyncio.to_thread(driver.call, command, **args)
+
+
+async def grow(fleet, server, tokens, timeout=180.0):
+    """Connects len(tokens) more subscribers at once; also measures what
+    the new connections cost the server."""
+    rss_before = server.rss()
+    errors_before = _errors(fleet)
+    seconds = await fleet.grow(tokens, timeout)
+    await asyncio.sleep(0.5)
+    return {
+        "connect_s": seconds,
+        "subscribe_errors": _errors(fleet) - errors_before,
+        "rss_per_conn_kb": (server.rss() - rss_before) / len(tokens) / 1024,
+    }
+
+
+async def fanout(fleet, server, driver, session, events, rate):
+    """Drives `events` state changes at `rate`/s (0: as fast as the ORM
+    goes) and counts what every subscriber got."""
+    fleet_size = len(fleet.subscribers)
+    cpu_before = server.cpu_seconds()
+    client_cpu_before = time.process_time()
+    window = await call(driver, "window", session=session)
+    fleet.start_window(window["seq"])
+    drive = await call(driver, "drive", session=session, events=events, rate=rate)
+    settle_s = await fleet.settle(drive["seq"], SETTLE_TIMEOUT)
+    cpu = server.cpu_seconds() - cpu_before
+    client_cpu = time.process_time() - client_cpu_before
+    truth = (await call(driver, "table", session=session))["instances"]
+    truth = {key: tuple(value) for key, value in truth.items()}
+
+    commits = {event_key(pk, version): at for pk, version, at in drive["commits"]}
+    expected_per_client = drive["seq"] - window["seq"]
+    delivered = healed = lost = duplicates = gaps = stale = 0
+    latencies = []
+    last_receipt = 0.0
+    for sub in fleet.subscribers:
+        d, h, lo = sub.tally(drive["seq"])
+        delivered, healed, lost = delivered + d, healed + h, lost + lo
+        duplicates += sub.duplicates
+        gaps += sub.gaps
+        stale += sub.table != truth
+        for key, at in zip(sub.keys, sub.times):
+            committed = commits.get(key)
+            if committed is not None:
+                latencies.append(at - committed)
+        if sub.times:
+            last_receipt = max(last_receipt, sub.times[-1])
+    latencies.sort()
+    first_commit = drive["commits"][0][2] if drive["commits"] else time.time()
+    span = max(last_receipt - first_commit, 1e-9)
+    return {
+        "clients": fleet_size,
+        "events": events,
+        "rate": rate or None,
+        "driven_per_s": events / drive["seconds"] if drive["seconds"] else None,
+        "expected": fleet_size * expected_per_client,
+        "delivered": delivered,
+        "healed": healed,
+        "lost": lost,
+        "duplicates": duplicates,
+        "gaps": gaps,
+        "stale_tables": stale,
+        "p50_ms": _ms(percentile(latencies, 0.50)),
+        "p90_ms": _ms(percentile(latencies, 0.90)),
+        "p99_ms": _ms(percentile(latencies, 0.99)),
+        "max_ms": _ms(latencies[-1] if latencies else None),
+        "deliveries_per_s": delivered / span,
+        "server_cpu_s": cpu,
+        "cpu_us_per_delivery": cpu / delivered * 1e6 if delivered else None,
+        "server_rss_mb": server.rss() / 2**20,
+        "client_cpu_s": client_cpu,
+        "settle_s": settle_s,
+    }
+
+
+async def full_update(server, token, session, repeats):
+    """Seconds from sending `subscribe` to holding the `full_update` frame
+    (before parsing it), one client on an idle server: an upper bound of the
+    server's time to build and send the snapshot. {"error": ...} when the
+    server answers with an error instead."""
+    fleet = Fleet(server.url, session)
+    sub = Subscriber(server.url, token, session)
+    fleet.subscribers, fleet.tasks = [sub], [asyncio.create_task(sub.run())]
+    timings = []
+    try:
+        for attempt in range(repeats + 1):
+            sub.fresh.clear()
+            sub.errored.clear()
+            started = time.time()
+            if attempt:  # the first subscribe is the one sent on connecting
+                sub.link.send_text(sub.subscribe)
+            if not await sub.snapshot_or_error(60):
+                error = sub.errors[-1] if sub.errors else {"message": "no reply within 60 s"}
+                return {"error": f"fails: {error.get('code', '')} {error['message']}".strip()}
+            if attempt:
+                timings.append(sub.snapshot_received - started)
+        return timings
+    finally:
+        await fleet.close()
+
+
+async def storm(fleet, server, driver, session, events, rate):
+    """Drops every connection at once while events flow, then waits until all
+    hold a fresh full_update; nothing may be lost and every table must
+    equal the database."""
+    drop_after = events / rate / 3
+    errors_before = _errors(fleet)
+    window = await call(driver, "window", session=session)
+    fleet.start_window(window["seq"])
+    drive = asyncio.create_task(
+        call(driver, "drive", session=session, events=events, rate=rate)
+    )
+    await asyncio.sleep(drop_after)
+    resync_s = await fleet.storm(STORM_TIMEOUT)
+    resynced = fleet.fresh_count()
+    if resync_s is None:
+        await fleet.all_fresh(SETTLE_TIMEOUT)
+    drive = await drive
+    await fleet.settle(drive["seq"], SETTLE_TIMEOUT)
+    truth = (await call(driver, "table", session=session))["instances"]
+    truth = {key: tuple(value) for key, value in truth.items()}
+    lost = sum(sub.tally(drive["seq"])[2] for sub in fleet.subscribers)
+    return {
+        "clients": len(fleet.subscribers),
+        "resync_s": resync_s,
+        "resynced_in_time": resynced,
+        "lost": lost,
+        "stale_tables": sum(sub.table != truth for sub in fleet.subscribers),
+        "reconnects": sum(sub.reconnects for sub in fleet.subscribers),
+        "subscribe_errors": _errors(fleet) - errors_before,
+    }
+
+
+def _errors(fleet):
+    """Error replies so far (a failed subscribe is retried, and counted)."""
+    return sum(len(sub.errors) for sub in fleet.subscribers)
+
+
+def _ms(seconds):
+    return None if seconds is None else seconds * 1000
