@@ -170,7 +170,9 @@ def test_after_the_server_is_killed_and_restarted_the_page_reconnects_by_itself(
         dashboard.expect_live(timeout=40_000)
 
     expect(dashboard.state_badge(instance.pk)).to_have_text("error")
-    expect(dashboard.state_row(instance.pk)).to_contain_text(f"v{moved.version}")
+    # At least that version: a coordinator tick that read the row before the
+    # move may still write its conditions (a version more, no state change).
+    assert int(dashboard.state_row(instance.pk).get_attribute("data-version")) >= moved.version
     assert sockets.overlaps == []
     assert len(sockets.open) == 1
     assert sockets.closed == sockets.created - 1
