@@ -50,6 +50,9 @@ class StreamConsumer(AsyncConsumer):
     hub = None
     last_seen = 0.0
     closed = False
+    # daphne's protocol when events are written straight to it (streams.wire);
+    # False until the first event decides.
+    _direct = False
 
     async def dispatch(self, message):
         # channels' dispatch hops to a thread before every handler to close
@@ -154,13 +157,14 @@ class StreamConsumer(AsyncConsumer):
             return
         if self.closed:
             return
-        protocol = self._server_protocol()
-        if wire.writable(protocol):
-            wire.write(protocol.transport, wire.frame_of(message))
-        else:
+        if self._direct is False:
+            self._direct = wire.direct(self._server_protocol())
+            self._max_backlog = settings.STREAMS_MAX_BACKLOG_BYTES
+        backlog = None if self._direct is None else wire.send(self._direct, message)
+        if backlog is None:
             await self.send_text(message["frame"])
-        backlog = self._backlog()
-        if backlog > settings.STREAMS_MAX_BACKLOG_BYTES:
+            backlog = self._backlog()
+        if backlog > self._max_backlog:
             self.hub.stats["slow_clients_closed"] += 1
             logger.warning("streams: closing a client %d bytes behind (1013)", backlog)
             await self._close_slow()

@@ -25,29 +25,33 @@ def frame_of(message):
     return frame
 
 
-def writable(protocol):
-    """True for an open daphne socket on plain TCP with nothing queued in
-    autobahn (TLS and the test communicator take the ordinary path)."""
-    return (
-        getattr(protocol, "state", None) == getattr(protocol, "STATE_OPEN", object())
-        and not protocol.send_queue
-        and isinstance(protocol.transport, Connection)
-    )
+def direct(protocol):
+    """`protocol` if events can be written straight to it: daphne's
+    (autobahn's) protocol on plain TCP. None for TLS and for the test
+    communicator, which take the ordinary path. Decided once per socket."""
+    transport = getattr(protocol, "transport", None)
+    if isinstance(transport, Connection) and hasattr(protocol, "send_queue"):
+        return protocol
+    return None
 
 
-def write(transport, data):
-    """`transport.write(data)`, sending at once when nothing is queued before
-    it; on any trouble the data goes to Twisted, which reports the error."""
-    if (
-        transport._tempDataLen
-        or len(transport.dataBuffer) != transport.offset
-        or not transport.connected
-        or transport.disconnecting
-    ):
+def send(protocol, message):
+    """Writes the event to a `direct` protocol, at once when nothing is
+    queued before it (on any trouble Twisted takes the data and reports the
+    error). Returns the bytes still queued for this client, or None when the
+    socket is not open for it (the caller takes the ordinary path)."""
+    if protocol.state != protocol.STATE_OPEN or protocol.send_queue:
+        return None
+    data = frame_of(message)
+    transport = protocol.transport
+    queued = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    if queued or not transport.connected or transport.disconnecting:
         transport.write(data)
-        return
+        return queued + len(data)
     sent = transport.writeSomeData(data)
     if isinstance(sent, Exception) or sent < 0:
         transport.write(data)
-    elif sent < len(data):
+        return len(data)
+    if sent < len(data):
         transport.write(data[sent:])
+    return len(data) - sent
