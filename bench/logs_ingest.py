@@ -5,12 +5,14 @@ throttle raised (LOGS_THROTTLE_USER) so the server, not the throttle, is
 what is measured.
 """
 
+import asyncio
 import http.client
 import json
 import threading
 import time
+from contextlib import nullcontext
 
-from bench import stack
+from bench import profile, stack
 
 BATCH = 20
 WORKERS = 4
@@ -60,29 +62,39 @@ def _worker(port, token, worker, deadline, totals, lock):
             totals[key] = totals.get(key, 0) + value
 
 
-def measure(base, port, seconds, token):
+async def measure(base, port, seconds, token, profiled):
     """Accepted entries per second, or why it was not measured."""
     if not PRESENT_MARKER.exists():
         return {"error": "not measured: endpoint not present"}
-    totals, lock = {}, threading.Lock()
     with stack.daphne(base, port, LOGS_THROTTLE_USER="1000000/s") as server:
         server.start()
+        sampler = nullcontext({})
+        if profiled:
+            sampler = profile.sampling(server, server.log_path.with_suffix(".logs.txt"))
         cpu_before = server.cpu_seconds()
-        started = time.monotonic()
-        deadline = started + seconds
-        threads = [
-            threading.Thread(target=_worker, args=(port, token, n, deadline, totals, lock))
-            for n in range(WORKERS)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - started
+        async with sampler as found:
+            totals, elapsed = await asyncio.to_thread(_hammer, port, token, seconds)
         cpu = server.cpu_seconds() - cpu_before
-    return {
+    result = {
         **totals,
         "seconds": elapsed,
         "entries_per_s": totals.get("accepted", 0) / elapsed,
         "server_cpu_s": cpu,
     }
+    if found:
+        result["profile"] = found
+    return result
+
+
+def _hammer(port, token, seconds):
+    totals, lock = {}, threading.Lock()
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=_worker, args=(port, token, n, started + seconds, totals, lock))
+        for n in range(WORKERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return totals, time.monotonic() - started

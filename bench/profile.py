@@ -16,6 +16,14 @@ from pathlib import Path
 from bench import stack
 
 TOP = 14
+# Frames every sample passes through (the interpreter, the loop, a worker
+# thread's plumbing): left out of the inclusive list, which then shows where
+# the work is.
+PLUMBING = (
+    "<frozen", "runpy", "daphne/cli.py", "daphne/__main__.py", "Server.run (daphne/server.py",
+    "asyncio/base_events.py", "asyncio/events.py", "twisted/internet/asyncioreactor.py",
+    "threading.py", "concurrent/futures/thread.py",
+)
 
 
 def py_spy():
@@ -66,7 +74,8 @@ def summarize(raw):
         total += samples
         own[frames[-1]] += samples
         for name in set(frames):
-            inclusive[name] += samples
+            if not any(marker in name for marker in PLUMBING):
+                inclusive[name] += samples
     share = lambda counter: [  # noqa: E731
         [name, round(100 * samples / total, 1)] for name, samples in counter.most_common(TOP)
     ]

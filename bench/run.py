@@ -128,8 +128,8 @@ async def measure(plan, base):
                     plan, server, core_driver, seed, [max(plan.clients)], extras=False
                 )
         progress("log ingestion")
-        results["logs"] = await asyncio.to_thread(
-            logs_ingest.measure, base, plan.port + 3, plan.log_seconds, seed["tokens"][0]
+        results["logs"] = await logs_ingest.measure(
+            base, plan.port + 3, plan.log_seconds, seed["tokens"][0], plan.profile
         )
     results["finished"] = time.time()
     return results
