@@ -2,17 +2,24 @@
 coordinator run as real processes on the Redis layer and share the test
 database; a user logs in through the real login page.
 
-Per test module (so the whole suite stays quick): the browser, daphne and the
-coordinator. Per test: the data (with `transaction=True` the database is
-emptied after every test, and other processes see what a test commits), a
-fresh browser context and the logged-in dashboard.
+Per test module (so the whole suite stays quick): the browser, daphne, the
+coordinator and the data they share. Per test: a fresh browser context and
+a dashboard logged in through the login page.
+
+The data is the module's, not each test's (no `django_db` marker): with
+`transaction=True` pytest-django empties the database after every test, and
+under PostgreSQL that TRUNCATE deadlocks with the coordinator's writes
+(seen: "deadlock detected" between the flush and an instance update). The
+module commits its data (other processes see it) and empties the database
+once, at its end, after the coordinator and daphne have stopped. Each test
+moves its own instance, so the tests stay independent of each other.
 
 Playwright's sync API keeps an event loop running in this thread, and Django
-then refuses ORM calls here (SynchronousOnlyOperation), pytest-django's own
-flush after each test included. `DJANGO_ALLOW_ASYNC_UNSAFE` is set while a
-module of these tests runs, and only then; no ORM call here ever runs
-concurrently with another in this thread, which is what the check guards
-against. Child processes never inherit it (tests/processes.env drops it).
+then refuses ORM calls here (SynchronousOnlyOperation). `DJANGO_ALLOW_ASYNC_
+UNSAFE` is set while a module of these tests runs, and only then: no ORM call
+here ever runs concurrently with another in this thread, which is what the
+check guards against. Child processes never inherit it (tests/processes.env
+drops it).
 """
 
 import json
@@ -23,6 +30,7 @@ import sys
 import time
 
 import pytest
+from django.core.management import call_command
 
 from tests import processes, services
 from tests.browser.console import ConsoleLog
@@ -41,11 +49,14 @@ FEED_SPEED = 5
 
 
 @pytest.fixture(scope="module", autouse=True)
-def orm_beside_playwright():
-    """See the module docstring."""
-    with pytest.MonkeyPatch.context() as patch:
+def module_database(django_db_setup, django_db_blocker):
+    """The test database, open to this module's ORM calls (see the module
+    docstring), and emptied when the module is done: set up first, so torn
+    down last, after the processes that write to it."""
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         yield
+        call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +76,10 @@ def workdir(tmp_path_factory):
 def child_env(redis_url, workdir):
     """Environment of every child process: the Redis layer, the module's
     log directory, and one SECRET_KEY, so a login survives a restart of
-    daphne (the session data is signed with it)."""
+    daphne (the session data is signed with it). DEBUG off, as deployed:
+    cached static files, and no debug log line per WebSocket frame."""
     return {
+        "DEBUG": "0",
         "REDIS_URL": redis_url,
         "LOG_DIR": str(workdir / "log"),
         "SECRET_KEY": "browser-tests-" + secrets.token_urlsafe(32),
@@ -74,7 +87,7 @@ def child_env(redis_url, workdir):
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup, child_env, workdir):
+def server(module_database, child_env, workdir):
     """daphne on a free port, on the test database."""
     daphne = Daphne(log_path=workdir / "daphne.log", **child_env)
     daphne.start()
@@ -111,15 +124,13 @@ def transition(manage):
 
 
 @pytest.fixture(scope="module")
-def coordinator(django_db_setup, child_env, workdir):
-    """`manage.py run_coordinator` on the seeded simulated feed. It runs
-    every active session (no --session): each test makes its own session,
-    which does not exist yet when the coordinator starts, and is the only
-    one in the test database while the test runs."""
+def coordinator(desk, child_env, workdir):
+    """`manage.py run_coordinator` on the seeded simulated feed, for the
+    desk's session."""
     log = open(workdir / "coordinator.log", "w+")
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_coordinator", "--feed", "sim",
-         "--seed", str(FEED_SEED), "--speed", str(FEED_SPEED)],
+        [sys.executable, "manage.py", "run_coordinator", "--session", str(desk.session.pk),
+         "--feed", "sim", "--seed", str(FEED_SEED), "--speed", str(FEED_SPEED)],
         env=processes.env(**child_env), cwd=processes.ROOT,
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )
@@ -140,8 +151,8 @@ def coordinator(django_db_setup, child_env, workdir):
     log.close()
 
 
-@pytest.fixture
-def desk(transactional_db):
+@pytest.fixture(scope="module")
+def desk(module_database):
     """A user with a password, their trading session and its instances
     (desk.py), committed: daphne and the coordinator see them."""
     return make_desk()

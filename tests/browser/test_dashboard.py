@@ -21,7 +21,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.live,
     pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("coordinator"),
 ]
 
