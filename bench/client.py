@@ -9,11 +9,15 @@ lost and compute commit-to-receipt latency.
 """
 
 import asyncio
+import json
 import random
 import time
 from array import array
 
-import orjson
+try:
+    from orjson import loads
+except ImportError:  # requirements-bench.txt has it; json parses ~3x slower
+    from json import loads
 from websockets.exceptions import InvalidHandshake
 
 from bench.link import ABNORMAL, Link
@@ -21,7 +25,7 @@ from bench.link import ABNORMAL, Link
 RECONNECT_CODES = {1001, 1006, 1011, 1012, 1013, 4408}
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 30.0
 HEARTBEAT = 15.0
-PING = orjson.dumps({"action": "ping"}).decode()
+PING = json.dumps({"action": "ping"})
 SNAPSHOT, RESYNC, RETRY = "snapshot", "resync", "retry"
 
 
@@ -40,9 +44,9 @@ class Subscriber:
     def __init__(self, url, token, session_id):
         self.url = url
         self.headers = {"Authorization": f"Token {token}"}
-        self.subscribe = orjson.dumps(
+        self.subscribe = json.dumps(
             {"action": "subscribe", "stream": "state_machines", "params": {"session_id": session_id}}
-        ).decode()
+        )
         self.link = None
         self.attempt = self.retries = 0
         self.table = {}
@@ -120,7 +124,7 @@ class Subscriber:
     def on_message(self, text, now):
         """What the connection must do next: SNAPSHOT (nothing, a
         full_update came), RESYNC, RETRY (the subscribe failed) or None."""
-        msg = orjson.loads(text)
+        msg = loads(text)
         kind = msg["type"]
         if kind == "full_update":
             self.snapshot_received = now
@@ -265,4 +269,6 @@ class Fleet:
         for sub in self.subscribers:
             if sub.link is not None:
                 sub.link.abort()
+        for task in self.tasks:  # some sleep in a reconnect backoff of up to 30 s
+            task.cancel()
         await asyncio.gather(*self.tasks, *filter(None, [self.pinger]), return_exceptions=True)

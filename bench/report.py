@@ -95,7 +95,7 @@ def full_update_table(results):
 
 def storm_table(results):
     lines = [_row(["server", "clients", "runs", "all resynced s (median)",
-                   "resynced within 30 s", "still reconnecting 60 s later", "subscribe errors",
+                   "resynced within 30 s", "still reconnecting at the end", "subscribe errors",
                    "lost", "stale tables", "reconnects", "÷ ref"]), _row(["---"] * 11)]
     ref = median_of(results.get("reference", {}).get("storm", []), "resync_s")
     for server in ("daphne", "reference"):
@@ -172,6 +172,67 @@ def targets(results, medians):
         [_row(["target", "measured (median of runs)", "verdict"]), _row(["---"] * 3)]
         + [_row(list(row)) for row in rows]
     )
+
+
+def misses(results, medians):
+    """Where the time goes for each missed target, from this run's figures
+    and profiles (BENCHMARKS.md must say it, not just the gap)."""
+    top = max((key[1] for key in medians), default=None)
+    ours, ref = medians.get(("daphne", top, "rate"), {}), medians.get(("reference", top, "rate"), {})
+    notes = []
+    if ours.get("p99_ms") is not None and ours["p99_ms"] > 100:
+        notes.append(
+            f"**p99 at {top:,} clients, 20 events/s** — daphne spends "
+            f"{fmt(ours.get('cpu_us_per_delivery'))} µs of CPU per delivery against the reference's "
+            f"{fmt(ref.get('cpu_us_per_delivery'))} µs, and the reference's p99 in the same run was "
+            f"{fmt(ref.get('p99_ms'))} ms: the server, the load client "
+            f"({fmt(ours.get('client_cpu_s'), '{:.1f}')} CPU s per window) and whatever else runs share "
+            "2 cores, so the tail is queueing for a core, not work that daphne could skip. What is "
+            "left per delivery is one `send` system call per socket (`untilConcludes`/`writeSomeData` "
+            "in the first profile below) and the hub's loop around it."
+        )
+    snaps = results.get("daphne", {}).get("full_update", {})
+    slow = [size for size, t in snaps.items() if isinstance(t, list) and _median_ms(t) > {1000: 50, 10000: 500}.get(int(size), 1e9)]
+    failed = [size for size, t in snaps.items() if isinstance(t, dict)]
+    if slow:
+        notes.append(
+            "**full_update time** — the snapshot is built per subscriber in the database thread: "
+            "one query, then a dict per row with two `iso()` datetime formats each "
+            "(`streams/protocol.py`) and a JSON encode; daphne adds the "
+            "subscribe round trip through channels' middleware (the reference, same snapshot code, "
+            "is in the table above)."
+        )
+    if failed:
+        notes.append(
+            f"**full_update of {', '.join(f'{int(n):,}' for n in failed)} instances fails** — the "
+            "message (about 2 MB for 10,000 rows) is over daphne's `--websocket-max-message-size` "
+            "(1 MiB by default), which autobahn enforces on outgoing messages too "
+            "(`PayloadExceededError` in daphne's log); the client gets `internal_error`."
+        )
+    storms = results.get("daphne", {}).get("storm", [])
+    if storms and (median_of(storms, "resync_s") or 1e9) > 10:
+        storm = storms[0]
+        notes.append(
+            f"**reconnect storm** — {storm['reconnects']:,} reconnects for {storm['clients']:,} "
+            "clients: every connect waits for database work (channels' session auth, the token "
+            "lookup, the stream's authorization and snapshot) that `database_sync_to_async` runs "
+            "one at a time in a single thread; daphne rejects a WebSocket its application has not "
+            "accepted within 5 s (`WSREJECT` in its log), the client reconnects, and the queue "
+            "only grows. Subscribe errors are the sequence store's Redis pool (100 connections; "
+            "redis-py raises `MaxConnectionsError` rather than wait). The storm profile shows the "
+            "handshake path (autobahn pretty-prints its options for a debug line on every "
+            "connection: `pprint`)."
+        )
+    logs = results.get("logs", {})
+    if logs.get("entries_per_s") is not None and logs["entries_per_s"] < 2000:
+        notes.append(
+            f"**log ingestion** — {fmt(logs['server_cpu_s'] / max(logs['requests'], 1) * 1000)} ms "
+            "of daphne CPU per request of 20 entries, every request a synchronous Django view run "
+            "one at a time in daphne's single sync thread (scrubbing, a model instance per entry, "
+            "the JSON-lines file, opening database connections: `_connect_gen` in the last "
+            "profile)."
+        )
+    return "\n\n".join(f"- {note}" for note in notes) or "Every target was met."
 
 
 def _verdict(ok, miss):
@@ -275,6 +336,10 @@ Every figure is the median of {plan['repeats']} runs unless it says otherwise.
 ## Targets
 
 {targets(results, medians)}
+
+### Where the misses come from
+
+{misses(results, medians)}
 
 ## Fan-out
 

@@ -10,6 +10,7 @@ and reports medians and the ratio of each figure to the reference.
 import argparse
 import asyncio
 import json
+import os
 import platform
 import sys
 import time
@@ -184,11 +185,9 @@ def benchmark(plan, base, command):
 
 
 def machine():
-    import psutil
-
     return {
-        "cpus": psutil.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "cpu_model": _cpu_model(),
         "python": platform.python_version(),
         "kernel": platform.release(),

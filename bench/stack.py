@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
@@ -139,7 +137,6 @@ class Child:
             stderr=log, start_new_session=True, **popen,
         )
         log.close()
-        self.ps = psutil.Process(self.process.pid)
         return self
 
     @property
@@ -147,11 +144,16 @@ class Child:
         return self.process.pid
 
     def cpu_seconds(self):
-        times = self.ps.cpu_times()
-        return times.user + times.system
+        """User + system CPU seconds so far (Linux /proc, like the rest of
+        the bench)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss(self):
-        return self.ps.memory_info().rss
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
 
     def stop(self, timeout=10):
         if self.process is None or self.process.poll() is not None:
