@@ -2,24 +2,21 @@
 coordinator run as real processes on the Redis layer and share the test
 database; a user logs in through the real login page.
 
-Per test module (so the whole suite stays quick): the browser, daphne, the
-coordinator and the data they share. Per test: a fresh browser context and
-a dashboard logged in through the login page.
-
-The data is the module's, not each test's (no `django_db` marker): with
-`transaction=True` pytest-django empties the database after every test, and
-under PostgreSQL that TRUNCATE deadlocks with the coordinator's writes
-(seen: "deadlock detected" between the flush and an instance update). The
-module commits its data (other processes see it) and empties the database
-once, at its end, after the coordinator and daphne have stopped. Each test
-moves its own instance, so the tests stay independent of each other.
+Per test module (so the whole suite stays quick): the browser and daphne.
+Per test: the data (`transaction=True`: committed, so other processes see
+it, and the database is emptied after the test), the coordinator on that
+data, a fresh browser context and a dashboard logged in through the login
+page. The coordinator is stopped before the database is emptied: under
+PostgreSQL, pytest-django's TRUNCATE deadlocks with a coordinator writing
+meanwhile (seen: "deadlock detected" between the flush and an instance
+update).
 
 Playwright's sync API keeps an event loop running in this thread, and Django
-then refuses ORM calls here (SynchronousOnlyOperation). `DJANGO_ALLOW_ASYNC_
-UNSAFE` is set while a module of these tests runs, and only then: no ORM call
-here ever runs concurrently with another in this thread, which is what the
-check guards against. Child processes never inherit it (tests/processes.env
-drops it).
+then refuses ORM calls here (SynchronousOnlyOperation), pytest-django's own
+flush after each test included. `DJANGO_ALLOW_ASYNC_UNSAFE` is set while a
+module of these tests runs, and only then: no ORM call here ever runs
+concurrently with another in this thread, which is what the check guards
+against. Child processes never inherit it (tests/processes.env drops it).
 """
 
 import json
@@ -27,10 +24,8 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from django.core.management import call_command
 
 from tests import processes, services
 from tests.browser.console import ConsoleLog
@@ -41,22 +36,33 @@ from tests.live import Daphne
 
 VIEWPORT = {"width": 1400, "height": 900}
 # The simulated feed is deterministic per seed. Seed 287 at 5 ticks per
-# second has a liquidation at the first tick and never goes 18 ticks
-# (3.6 s) without one over its first 700 ticks (140 s, longer than a
-# module runs); its occasional cascades and pumps move the instances too.
+# second has a liquidation at the first tick and never 18 ticks (3.6 s)
+# without one over its first 700 ticks; its occasional cascades and pumps
+# move the instances too.
 FEED_SEED = 287
 FEED_SPEED = 5
 
 
 @pytest.fixture(scope="module", autouse=True)
-def module_database(django_db_setup, django_db_blocker):
-    """The test database, open to this module's ORM calls (see the module
-    docstring), and emptied when the module is done: set up first, so torn
-    down last, after the processes that write to it."""
-    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
+def orm_beside_playwright():
+    """See the module docstring."""
+    with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         yield
-        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="module")
+def on_test_database(django_db_setup):
+    """The test database every process of the module works on. Checked, not
+    assumed: pytest-django sets it up only for tests marked `django_db`, and
+    otherwise these processes would write to (and the flush empty) the
+    developer's database."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    assert name == connection.settings_dict["TEST"]["NAME"], (
+        f"not on the test database ({name}): mark the tests django_db(transaction=True)")
+    return name
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +93,7 @@ def child_env(redis_url, workdir):
 
 
 @pytest.fixture(scope="module")
-def server(module_database, child_env, workdir):
+def server(on_test_database, child_env, workdir):
     """daphne on a free port, on the test database."""
     daphne = Daphne(log_path=workdir / "daphne.log", **child_env)
     daphne.start()
@@ -123,24 +129,25 @@ def transition(manage):
     return move
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def desk(transactional_db, on_test_database):
+    """A user with a password, their trading session and its instances
+    (desk.py), committed: daphne and the coordinator see them."""
+    return make_desk()
+
+
+@pytest.fixture
 def coordinator(desk, child_env, workdir):
     """`manage.py run_coordinator` on the seeded simulated feed, for the
-    desk's session."""
-    log = open(workdir / "coordinator.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_coordinator", "--session", str(desk.session.pk),
-         "--feed", "sim", "--seed", str(FEED_SEED), "--speed", str(FEED_SPEED)],
-        env=processes.env(**child_env), cwd=processes.ROOT,
-        stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    deadline = time.monotonic() + 30
-    while "coordinating" not in (workdir / "coordinator.log").read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            pytest.fail(f"the coordinator did not start:\n{(workdir / 'coordinator.log').read_text()}")
-        time.sleep(0.1)
+    desk's session; stopped (SIGTERM: it settles its instances) before the
+    test's data is deleted. Tests wait for its data, not for its start."""
+    with open(workdir / "coordinator.log", "a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_coordinator", "--session", str(desk.session.pk),
+             "--feed", "sim", "--seed", str(FEED_SEED), "--speed", str(FEED_SPEED)],
+            env=processes.env(**child_env), cwd=processes.ROOT,
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
     yield process
     process.send_signal(signal.SIGTERM)
     try:
@@ -148,14 +155,7 @@ def coordinator(desk, child_env, workdir):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def desk(module_database):
-    """A user with a password, their trading session and its instances
-    (desk.py), committed: daphne and the coordinator see them."""
-    return make_desk()
+    assert process.returncode == 0, f"the coordinator failed, see {workdir / 'coordinator.log'}"
 
 
 @pytest.fixture(scope="module")

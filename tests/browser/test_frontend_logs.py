@@ -15,6 +15,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.live,
     pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
 ]
 
 LOG_EVERY_LEVEL_AND_FLUSH = """async (marker) => {
