@@ -79,7 +79,10 @@ def test_a_transition_made_by_manage_py_shows_in_the_state_table_within_a_second
 
     assert shown_after < 1.0, f"shown {shown_after:.3f} s after manage.py exited"
     expect(dashboard.state_badge(instance.pk)).to_have_text("error")
-    expect(dashboard.state_row(instance.pk).locator("td").last).to_have_text(f"v{moved['version']}")
+    # At least that version: if the row came in a resync snapshot, a
+    # coordinator tick that read it before the move may have written its
+    # conditions on top (one version more, no state change).
+    assert int(dashboard.state_row(instance.pk).get_attribute("data-version")) >= moved["version"]
 
 
 NOTE_WHEN_ROW_SHOWS_ERROR = """(id) => {
