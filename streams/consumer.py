@@ -141,8 +141,22 @@ class StreamConsumer(AsyncConsumer):
         await self.send_text(proto.encode(body))
 
     async def send_text(self, text):
-        if not self.closed:
+        """Under daphne, written straight to the socket (streams.wire); that
+        also lets a snapshot over daphne's 1 MiB message cap out, a cap that
+        is there for what clients send (autobahn applies it both ways)."""
+        if self.closed:
+            return
+        direct = self._wire()
+        if direct is None or wire.send(direct, wire.frame(text)) is None:
             await self.server_send({"type": "websocket.send", "text": text})
+
+    def _wire(self):
+        """daphne's protocol when frames go straight to it, else None;
+        decided on first use."""
+        if self._direct is False:
+            self._direct = wire.direct(self._server_protocol())
+            self._max_backlog = settings.STREAMS_MAX_BACKLOG_BYTES
+        return self._direct
 
     async def deliver(self, group, message):
         """Called by the hub for each event of a group this socket is in."""
@@ -157,12 +171,10 @@ class StreamConsumer(AsyncConsumer):
             return
         if self.closed:
             return
-        if self._direct is False:
-            self._direct = wire.direct(self._server_protocol())
-            self._max_backlog = settings.STREAMS_MAX_BACKLOG_BYTES
-        backlog = None if self._direct is None else wire.send(self._direct, message)
+        direct = self._wire()
+        backlog = None if direct is None else wire.send(direct, wire.frame_of(message))
         if backlog is None:
-            await self.send_text(message["frame"])
+            await self.server_send({"type": "websocket.send", "text": message["frame"]})
             backlog = self._backlog()
         if backlog > self._max_backlog:
             self.hub.stats["slow_clients_closed"] += 1

@@ -15,14 +15,18 @@ from autobahn.websocket.protocol import PreparedMessage
 from twisted.internet.tcp import Connection
 
 
+def frame(text):
+    """`text` as one unmasked WebSocket text frame."""
+    return PreparedMessage(text.encode(), False, False, True).payloadHybi
+
+
 def frame_of(message):
-    """The event as one unmasked WebSocket text frame, built by the first
-    socket that needs it and kept in the message the hub shares."""
-    frame = message.get("ws_frame")
-    if frame is None:
-        prepared = PreparedMessage(message["frame"].encode(), False, False, True)
-        frame = message["ws_frame"] = prepared.payloadHybi
-    return frame
+    """The event's frame, built by the first socket that needs it and kept
+    in the message the hub shares."""
+    data = message.get("ws_frame")
+    if data is None:
+        data = message["ws_frame"] = frame(message["frame"])
+    return data
 
 
 def direct(protocol):
@@ -35,14 +39,13 @@ def direct(protocol):
     return None
 
 
-def send(protocol, message):
-    """Writes the event to a `direct` protocol, at once when nothing is
-    queued before it (on any trouble Twisted takes the data and reports the
-    error). Returns the bytes still queued for this client, or None when the
-    socket is not open for it (the caller takes the ordinary path)."""
+def send(protocol, data):
+    """Writes a frame to a `direct` protocol, at once when nothing is queued
+    before it (on any trouble Twisted takes the data and reports the error).
+    Returns the bytes still queued for this client, or None when the socket
+    is not open for it (the caller takes the ordinary path)."""
     if protocol.state != protocol.STATE_OPEN or protocol.send_queue:
         return None
-    data = frame_of(message)
     transport = protocol.transport
     queued = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     if queued or not transport.connected or transport.disconnecting:
