@@ -43,10 +43,12 @@ class Link(asyncio.Protocol):
             timeout,
         )
         try:
-            await asyncio.wait_for(asyncio.shield(link.opened), timeout)
+            opened = await asyncio.wait_for(asyncio.shield(link.opened), timeout)
         except BaseException:
             link.abort()
             raise
+        if not opened:
+            raise ConnectionError("closed during the handshake")
         return link
 
     # asyncio.Protocol ---------------------------------------------------
@@ -79,7 +81,7 @@ class Link(asyncio.Protocol):
     def connection_lost(self, exc):
         self.ws.receive_eof()
         if not self.opened.done():
-            self.opened.set_exception(ConnectionError("closed during the handshake"))
+            self.opened.set_result(False)
         if not self.closed.done():
             self.closed.set_result(self.ws.close_rcvd.code if self.ws.close_rcvd else ABNORMAL)
 
@@ -99,7 +101,7 @@ class Link(asyncio.Protocol):
         if self.opened.done():
             return
         if self.ws.handshake_exc is None:
-            self.opened.set_result(None)
+            self.opened.set_result(True)
         else:
             self.opened.set_exception(self.ws.handshake_exc)
 
