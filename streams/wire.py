@@ -1,5 +1,5 @@
-"""Writing one event frame to many daphne sockets without daphne's per-send
-work.
+"""Writing frames to daphne sockets without daphne's per-send work: each
+event's frame is built once for all of a process's sockets.
 
 The hub hands the same event to every local subscriber. Through daphne's
 `send` each of them would encode the text to UTF-8 again, frame it in
