@@ -25,6 +25,7 @@ CONTROL = "stream.control"
 
 class Hub:
     timer = staticmethod(time.monotonic)
+    reorder_window = 0.05  # seconds a frame waits for the ones before it
 
     def __init__(self, loop, layer):
         self.loop = loop
@@ -34,6 +35,8 @@ class Hub:
         self.consumers = set()
         self.stats = Counter()
         self._last_seq = {}
+        self._held = {}
+        self._timers = {}
         self._lock = asyncio.Lock()
         self._tasks = []
         self.starting = None
@@ -76,6 +79,7 @@ class Hub:
             members.pop(consumer, None)
             if not members:
                 del self.members[group]
+                self._release(group)
                 self._last_seq.pop(group, None)
                 await self.layer.group_discard(group, self.channel)
 
@@ -98,9 +102,14 @@ class Hub:
             await self.dispatch(message)
 
     async def dispatch(self, message):
+        if message.get("type") != FRAME:
+            await self._fan_out(message)
+            return
+        for ready in self._in_order(message):
+            await self._fan_out(ready)
+
+    async def _fan_out(self, message):
         group = message.get("group")
-        if message.get("type") == FRAME:
-            self._track(group, message["epoch"], message["seq"])
         members = self.members.get(group)
         if not members:
             return
@@ -111,17 +120,69 @@ class Hub:
                 logger.exception("hub: delivery to one socket failed")
         self.stats["deliveries"] += len(members)
 
-    def _track(self, group, epoch, seq):
+    def _in_order(self, message):
+        """The frames to hand on now, in `seq` order.
+
+        Two processes publishing to one scope number their events in one
+        order but may reach this process in the other; a frame that comes
+        early waits up to `reorder_window` for the ones before it, so a race
+        between publishers does not cost every subscriber a resync. What is
+        still missing after that is a real loss: counted, logged, and left
+        to the clients' gap rule.
+        """
+        group, epoch, seq = message["group"], message["epoch"], message["seq"]
         last = self._last_seq.get(group)
-        if last is not None and last[0] == epoch and seq > last[1] + 1:
-            missed = seq - last[1] - 1
-            self.stats["gaps"] += missed
-            logger.warning(
-                "hub: %d event(s) of %s lost before reaching this process "
-                "(seq %d -> %d); subscribers will resync",
-                missed, group, last[1], seq,
+        if last is None or last[0] != epoch:
+            released = self._release(group)
+            self._last_seq[group] = (epoch, seq)
+            return released + [message]
+        if seq <= last[1]:
+            return [message]  # late: clients have resynced past it
+        held = self._held.setdefault(group, {})
+        held[seq] = message
+        ready = []
+        while last[1] + 1 in held:
+            ready.append(held.pop(last[1] + 1))
+            last = (epoch, last[1] + 1)
+        self._last_seq[group] = last
+        if held and group not in self._timers:
+            self._timers[group] = self.loop.call_later(
+                self.reorder_window, lambda: asyncio.ensure_future(self._give_up_waiting(group))
             )
-        self._last_seq[group] = (epoch, seq)
+        elif not held:
+            self._held.pop(group, None)
+            timer = self._timers.pop(group, None)
+            if timer is not None:
+                timer.cancel()
+        return ready
+
+    async def _give_up_waiting(self, group):
+        for message in self._release(group):
+            await self._fan_out(message)
+
+    def _release(self, group):
+        """Called when waiting is over: count what never came, hand on the
+        rest in order."""
+        timer = self._timers.pop(group, None)
+        if timer is not None:
+            timer.cancel()
+        held = self._held.pop(group, {})
+        last = self._last_seq.get(group)
+        released = []
+        for seq in sorted(held):
+            if last is not None and seq > last[1] + 1:
+                missed = seq - last[1] - 1
+                self.stats["gaps"] += missed
+                logger.warning(
+                    "hub: %d event(s) of %s lost before reaching this process "
+                    "(seq %d -> %d); subscribers will resync",
+                    missed, group, last[1], seq,
+                )
+            last = (held[seq]["epoch"], seq)
+            released.append(held[seq])
+        if last is not None:
+            self._last_seq[group] = last
+        return released
 
     # Heartbeat ----------------------------------------------------------
 

@@ -114,12 +114,13 @@ class StrategyInstance(models.Model):
         return self
 
     def _write(self, changes, expected_state, reason):
-        """A state move is conditional on the row still being in
-        `expected_state`; losing that race raises instead of overwriting."""
-        rows = type(self).objects.filter(pk=self.pk)
+        """Every write is conditional on the row still being in
+        `expected_state` (the state this copy was read in): a stale copy
+        raises instead of moving the state, or writing conditions meant for
+        the old one."""
         if "state" in changes:
             states.check_transition(expected_state, changes["state"])
-            rows = rows.filter(state=expected_state)
+        rows = type(self).objects.filter(pk=self.pk, state=expected_state)
         updated = rows.apply(changes, reason=reason)
         if not updated:
             current = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()

@@ -126,3 +126,15 @@ def test_concurrent_writers_in_separate_processes_never_lose_a_version(instance)
     for (a, b, _), (c, _, _) in zip(moves, moves[1:]):
         assert b == c, "each move starts where the previous one ended"
     assert all(b in states.TRANSITIONS[a] for a, b, _ in moves)
+
+
+def test_a_stale_copy_cannot_write_conditions_for_a_state_it_no_longer_has(instance):
+    coordinator_copy = StrategyInstance.objects.get(pk=instance.pk)
+    instance.transition_to("monitoring")
+    instance.transition_to("error", reason="operator")
+    coordinator_copy.conditions = [{"name": "x", "value": 1, "threshold": 2,
+                                    "progress": 0.5, "met": False}]
+    with pytest.raises(TransitionConflict):
+        coordinator_copy.save(update_fields=["conditions"])
+    instance.refresh_from_db()
+    assert (instance.state, instance.version, instance.conditions) == ("error", 3, [])
