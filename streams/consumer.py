@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from autobahn.exception import Disconnected
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -148,7 +149,12 @@ class StreamConsumer(AsyncConsumer):
             return
         direct = self._wire()
         if direct is None or wire.send(direct, wire.frame(text)) is None:
-            await self.server_send({"type": "websocket.send", "text": text})
+            try:
+                await self.server_send({"type": "websocket.send", "text": text})
+            except Disconnected:
+                # The client left with events on the way; daphne tells this
+                # consumer a moment later. Nothing worth the error log.
+                self.closed = True
 
     def _wire(self):
         """daphne's protocol when frames go straight to it, else None;
