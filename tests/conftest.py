@@ -65,3 +65,21 @@ def other_session(stranger):
     from trading.models import TradingSession
 
     return TradingSession.objects.create(name="bravo", owner=stranger)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove what this run kept in Redis under its own namespace."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        keys = list(client.scan_iter(f"{settings.STREAMS_NAMESPACE}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+    except redis.RedisError:
+        pass  # the tests that needed Redis have already said so
