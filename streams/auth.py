@@ -11,11 +11,12 @@ with valid credentials.
 from urllib.parse import urlparse
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import is_same_domain, split_domain_port
+
+from streams.db import in_pool
 
 
 def _header(scope, name):
@@ -50,7 +51,7 @@ class OriginValidator:
         return any(pattern == "*" or is_same_domain(host, pattern) for pattern in patterns)
 
 
-@database_sync_to_async
+@in_pool
 def _user_for_token(key):
     from rest_framework.authtoken.models import Token
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from autobahn.exception import Disconnected
 from channels.consumer import AsyncConsumer
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from streams import errors, registry, sequence, wire
+from streams.db import in_pool
 from streams import protocol as proto
 from streams.hub import CONTROL, Hub, get_hub
 from streams.ratelimit import TokenBucket
@@ -57,7 +57,7 @@ class StreamConsumer(AsyncConsumer):
 
     async def dispatch(self, message):
         # channels' dispatch hops to a thread before every handler to close
-        # stale DB connections; database_sync_to_async already does that for
+        # stale DB connections; streams.db.in_pool already does that for
         # the handlers that touch the database.
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is not None:
@@ -306,7 +306,7 @@ class StreamConsumer(AsyncConsumer):
     async def subscribe(self, frame, request_id):
         stream, raw, normalized, key = self._lookup(frame)
         try:
-            await database_sync_to_async(stream.authorize)(self.user, normalized)
+            await in_pool(stream.authorize)(self.user, normalized)
         except errors.ProtocolError as exc:
             exc.stream = stream.name
             raise
@@ -337,7 +337,7 @@ class StreamConsumer(AsyncConsumer):
         snapshot and events that arrive meanwhile are held back, so the
         client never sees an event older than its snapshot after it."""
         epoch, seq = await sequence.store().current(sub.group)
-        data = await database_sync_to_async(stream.snapshot)(self.user, sub.normalized)
+        data = await in_pool(stream.snapshot)(self.user, sub.normalized)
         await self.send_json(
             proto.message("full_update", stream.name, data, request_id=request_id,
                           session_id=session_id, seq=seq, epoch=epoch)

@@ -63,9 +63,13 @@ class RedisSequences:
         if scripts is None:
             import redis.asyncio as redis
 
-            client = redis.Redis.from_url(
-                self.url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True
+            # redis-py's default pool raises past 100 connections; in a
+            # burst of 1,000 subscribes, wait for a connection instead.
+            pool = redis.BlockingConnectionPool.from_url(
+                self.url, max_connections=64, timeout=20, socket_timeout=5,
+                socket_connect_timeout=5, decode_responses=True,
             )
+            client = redis.Redis(connection_pool=pool)
             scripts = (client.register_script(_NEXT), client.register_script(_CURRENT))
             self._clients = {
                 lp: s for lp, s in self._clients.items() if not lp.is_closed()
