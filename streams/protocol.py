@@ -81,8 +81,13 @@ def check_shape(body):
 
 
 def iso(moment):
-    """A datetime as PROTOCOL.md writes times (UTC, milliseconds)."""
+    """A datetime as PROTOCOL.md writes times (UTC, milliseconds). On the
+    snapshot's hot path: 10,000 instances format 20,000 of these."""
     if moment is None:
         return None
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.utcoffset():
+        moment = moment.astimezone(timezone.utc)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
+        moment.year, moment.month, moment.day,
+        moment.hour, moment.minute, moment.second, moment.microsecond // 1000,
+    )
