@@ -182,14 +182,14 @@ def misses(results, medians):
     notes = []
     if ours.get("p99_ms") is not None and ours["p99_ms"] > 100:
         notes.append(
-            f"**p99 at {top:,} clients, 20 events/s** — daphne spends "
-            f"{fmt(ours.get('cpu_us_per_delivery'))} µs of CPU per delivery against the reference's "
-            f"{fmt(ref.get('cpu_us_per_delivery'))} µs, and the reference's p99 in the same run was "
-            f"{fmt(ref.get('p99_ms'))} ms: the server, the load client "
-            f"({fmt(ours.get('client_cpu_s'), '{:.1f}')} CPU s per window) and whatever else runs share "
-            "2 cores, so the tail is queueing for a core, not work that daphne could skip. What is "
-            "left per delivery is one `send` system call per socket (`untilConcludes`/`writeSomeData` "
-            "in the first profile below) and the hub's loop around it."
+            f"**p99 at {top:,} clients, 20 events/s** — {fmt(ours['p99_ms'])} ms for daphne, "
+            f"{fmt(ref.get('p99_ms'))} ms for the plain-websockets reference in the same run, with "
+            f"the same work per delivery ({fmt(ours.get('cpu_us_per_delivery'))} against "
+            f"{fmt(ref.get('cpu_us_per_delivery'))} µs of server CPU): the tail is queueing for one "
+            "of 2 cores shared by the server, the load client, the driver, Redis, PostgreSQL and "
+            "whatever else runs, and moves from run to run. What is left per delivery is one "
+            "`send` system call per socket (`untilConcludes`/`writeSomeData` in the first profile "
+            "below) and the hub's loop around it."
         )
     snaps = results.get("daphne", {}).get("full_update", {})
     slow = [size for size, t in snaps.items() if isinstance(t, list) and _median_ms(t) > {1000: 50, 10000: 500}.get(int(size), 1e9)]
@@ -217,11 +217,13 @@ def misses(results, medians):
             "clients: every connect waits for database work (channels' session auth, the token "
             "lookup, the stream's authorization and snapshot) that `database_sync_to_async` runs "
             "one at a time in a single thread; daphne rejects a WebSocket its application has not "
-            "accepted within 5 s (`WSREJECT` in its log), the client reconnects, and the queue "
-            "only grows. Subscribe errors are the sequence store's Redis pool (100 connections; "
-            "redis-py raises `MaxConnectionsError` rather than wait). The storm profile shows the "
-            "handshake path (autobahn pretty-prints its options for a debug line on every "
-            "connection: `pprint`)."
+            "accepted within 5 s (`WSREJECT` in its log; the token lookup runs before the "
+            "consumer can accept), the client reconnects, and the queue only grows. The "
+            "reference runs the same snapshot code but accepts at once, so it is slow without "
+            "collapsing. The storm profile shows the handshake path (autobahn pretty-prints its "
+            "options for a debug line on every connection: `pprint`)."
+            + (" Subscribe errors are the sequence store's Redis pool (100 connections; redis-py "
+               "raises `MaxConnectionsError` rather than wait)." if storm["subscribe_errors"] else "")
         )
     logs = results.get("logs", {})
     if logs.get("entries_per_s") is not None and logs["entries_per_s"] < 2000:
