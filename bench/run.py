@@ -132,6 +132,7 @@ async def measure(plan, base):
         results["logs"] = await logs_ingest.measure(
             base, plan.port + 3, plan.log_seconds, seed["tokens"][0], plan.profile
         )
+    stack.forget(base)
     results["finished"] = time.time()
     return results
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,12 +23,15 @@ PY = sys.executable
 
 @dataclass(frozen=True)
 class Stack:
-    """Where a run keeps its data and which channel layer the servers use."""
+    """Where a run keeps its data and which channel layer the servers use.
+    Everything the run keeps in Redis is under its own namespace, so two
+    runs on one Redis (two developers' test suites) never see each other."""
 
     database_url: str
     redis_url: str
     layer: str = "pubsub"
     workdir: Path = ROOT / "var" / "bench"
+    namespace: str = field(default_factory=lambda: f"bench{os.getpid()}")
 
     def env(self, **extra):
         """The environment of every project process of the run."""
@@ -38,6 +41,7 @@ class Stack:
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
             CHANNEL_LAYER=self.layer,
+            STREAMS_NAMESPACE=self.namespace,
             DEBUG="0",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             LOG_DIR=str(self.workdir / "log"),
@@ -47,7 +51,7 @@ class Stack:
         return env
 
     def with_layer(self, layer):
-        return Stack(self.database_url, self.redis_url, layer, self.workdir)
+        return replace(self, layer=layer)
 
 
 def raise_open_files(wanted=16384):
@@ -72,20 +76,39 @@ def check_redis(url):
 
 def prepare(stack):
     """Creates the PostgreSQL database if needed, then migrates and flushes
-    it and the Redis db: every run starts from nothing."""
-    import redis
-
+    it: every run starts from nothing (its Redis namespace is new)."""
     stack.workdir.mkdir(parents=True, exist_ok=True)
     url = urlparse(stack.database_url)
     if url.scheme.startswith("postgres"):
         _create_postgres_database(url)
     for command in (["migrate", "--no-input", "-v", "0"], ["flush", "--no-input", "-v", "0"]):
         subprocess.run([PY, "manage.py", *command], cwd=ROOT, env=stack.env(), check=True)
+
+
+def forget(stack):
+    """Deletes what the run kept in Redis (its sequence counters)."""
+    import redis
+
     client = redis.Redis.from_url(stack.redis_url)
     try:
-        client.flushdb()
+        keys = list(client.scan_iter(f"{stack.namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
     finally:
         client.close()
+
+
+def free_ports(count, first=8100, last=8199):
+    """The first of `count` consecutive free loopback ports in our range."""
+    for base in range(first, last - count + 2):
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports in {first}-{last}")
 
 
 def _create_postgres_database(url):
@@ -181,6 +204,10 @@ class Server(Child):
         self.url = f"ws://127.0.0.1:{port}/ws"
 
     def start(self, timeout=60):
+        try:
+            free_ports(1, self.port, self.port)
+        except RuntimeError:
+            raise RuntimeError(f"port {self.port} is taken (bench.run --port)") from None
         super().start()
         wait_for_port(self.port, timeout, self.process)
         return self

@@ -18,9 +18,9 @@ from tests.services import redis_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.live]
 
-# A Redis db and ports of the benchmarks' own, apart from `make bench`'s.
+# A Redis db of the benchmarks' own, apart from `make bench`'s; each run has
+# its own namespace in it and its own ports, so parallel suites don't meet.
 SMOKE_REDIS_DB = 13
-SMOKE_PORT = 8150
 
 
 @pytest.fixture
@@ -36,7 +36,8 @@ def smoke_stack(tmp_path):
 def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
     plan = Plan(
         clients=[10], events=20, max_events=20, repeats=1, snapshots=[100, 1000],
-        storm_events=30, log_seconds=1.0, layers=False, profile=False, port=SMOKE_PORT,
+        storm_events=30, log_seconds=1.0, layers=False, profile=False,
+        port=stack.free_ports(5, first=8150),
     )
     results = benchmark(plan, smoke_stack, "smoke")
 
