@@ -48,3 +48,11 @@ run-scaled: install
 
 test: install-dev browser-deps
 	$(PY) -m pytest
+
+$(VENV)/.bench: $(VENV)/.dev requirements-bench.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+# The benchmark matrix against a real daphne + Redis + PostgreSQL (bench/README.md).
+bench: $(VENV)/.bench
+	$(PY) -m bench.run --out BENCHMARKS.md
