@@ -91,16 +91,22 @@ async def restart_counter(group):
         store.epoch = sequence._new_epoch()
 
 
-async def test_a_gap_makes_the_client_resync_to_the_database(connect, owner, trading_session, flush):
-    params = {"session_id": str(trading_session.pk)}
-    group = registry.group_name("state_machines", f"session.{trading_session.pk}")
-    model = TableModel(await connect(owner), params)
+@pytest.fixture
+async def watched(connect, owner, trading_session, flush):
+    """A client model in step with a session holding one instance:
+    (model, the instance, the session's group)."""
+    model = TableModel(await connect(owner), {"session_id": str(trading_session.pk)})
     await model.start()
     await model.settle()  # subscribed: the hub has joined the group
-    a = await db(StrategyInstance.objects.create)(session=trading_session, strategy="p", symbol="A")
+    instance = await db(StrategyInstance.objects.create)(
+        session=trading_session, strategy="p", symbol="A")
     await flush()
     await model.settle()
+    return model, instance, registry.group_name("state_machines", f"session.{trading_session.pk}")
 
+
+async def test_a_gap_makes_the_client_resync_to_the_database(watched, trading_session, flush):
+    model, a, group = watched
     await lose_next_event(group)
     await db(a.transition_to)("monitoring")
     await db(StrategyInstance.objects.create)(session=trading_session, strategy="p", symbol="B")
@@ -112,15 +118,8 @@ async def test_a_gap_makes_the_client_resync_to_the_database(connect, owner, tra
     assert hub.stats()["gaps"] == 1, "the server counts what was lost"
 
 
-async def test_a_new_epoch_makes_the_client_resync(connect, owner, trading_session, flush):
-    params = {"session_id": str(trading_session.pk)}
-    group = registry.group_name("state_machines", f"session.{trading_session.pk}")
-    model = TableModel(await connect(owner), params)
-    await model.start()
-    await model.settle()  # subscribed: the hub has joined the group
-    a = await db(StrategyInstance.objects.create)(session=trading_session, strategy="p", symbol="A")
-    await flush()
-    await model.settle()
+async def test_a_new_epoch_makes_the_client_resync(watched, trading_session, flush):
+    model, a, group = watched
     old_epoch = model.epoch
 
     await restart_counter(group)

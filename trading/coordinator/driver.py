@@ -61,14 +61,9 @@ class InstanceDriver:
 
     def _from_monitoring(self, instance, strategy, indicators, now):
         conditions = strategy.entry_conditions(indicators)
-        if not all(condition.met for condition in conditions):
-            self._update_conditions(instance, _as_data(conditions), now)
-            return None
-        reason = "entry: " + "; ".join(condition.describe() for condition in conditions)
-        moved = self._write(instance, now, reason, state=states.SIGNAL_DETECTED,
-                            conditions=_as_data(conditions))
-        self._signal(instance, "buy", reason, indicators.price)
-        return moved
+        deciding = conditions if all(condition.met for condition in conditions) else []
+        return self._move_on_signal(instance, conditions, deciding, now, "entry",
+                                    states.SIGNAL_DETECTED, "buy", indicators.price)
 
     def _from_signal_detected(self, instance, strategy, indicators, now):
         return self._write(instance, now, f"buy order placed at {indicators.price:g}",
@@ -84,13 +79,19 @@ class InstanceDriver:
         position = self._position(instance, indicators, now)
         conditions = strategy.exit_conditions(indicators, position, now)
         met = [condition for condition in conditions if condition.met]
-        if not met:
+        return self._move_on_signal(instance, conditions, met, now, "exit",
+                                    states.EXITING, "sell", indicators.price)
+
+    def _move_on_signal(self, instance, conditions, deciding, now, label, state, side, price):
+        """Moves to `state` with a `side` signal when `deciding` (the
+        conditions that justify it) is not empty; otherwise only records
+        the conditions' progress."""
+        if not deciding:
             self._update_conditions(instance, _as_data(conditions), now)
             return None
-        reason = "exit: " + "; ".join(condition.describe() for condition in met)
-        moved = self._write(instance, now, reason, state=states.EXITING,
-                            conditions=_as_data(conditions))
-        self._signal(instance, "sell", reason, indicators.price)
+        reason = f"{label}: " + "; ".join(condition.describe() for condition in deciding)
+        moved = self._write(instance, now, reason, state=state, conditions=_as_data(conditions))
+        self._signal(instance, side, reason, price)
         return moved
 
     def _from_exiting(self, instance, strategy, indicators, now):
