@@ -183,8 +183,8 @@ def misses(results, medians):
     if ours.get("p99_ms") is not None and ours["p99_ms"] > 100:
         notes.append(
             f"**p99 at {top:,} clients, 20 events/s** — {fmt(ours['p99_ms'])} ms for daphne, "
-            f"{fmt(ref.get('p99_ms'))} ms for the plain-websockets reference in the same run, with "
-            f"the same work per delivery ({fmt(ours.get('cpu_us_per_delivery'))} against "
+            f"{fmt(ref.get('p99_ms'))} ms for the plain-websockets reference in the same run, for "
+            f"about the same work per delivery ({fmt(ours.get('cpu_us_per_delivery'))} against "
             f"{fmt(ref.get('cpu_us_per_delivery'))} µs of server CPU): the tail is queueing for one "
             "of 2 cores shared by the server, the load client, the driver, Redis, PostgreSQL and "
             "whatever else runs, and moves from run to run. What is left per delivery is one "
@@ -196,7 +196,7 @@ def misses(results, medians):
     failed = [size for size, t in snaps.items() if isinstance(t, dict)]
     if slow:
         notes.append(
-            "**full_update time** — the snapshot is built per subscriber in the database thread: "
+            "**full_update time** — the snapshot is built per subscriber in a worker thread: "
             "one query, then a dict per row with two `iso()` datetime formats each "
             "(`streams/protocol.py`) and a JSON encode; daphne adds the "
             "subscribe round trip through channels' middleware (the reference, same snapshot code, "
@@ -211,20 +211,7 @@ def misses(results, medians):
         )
     storms = results.get("daphne", {}).get("storm", [])
     if storms and (median_of(storms, "resync_s") or 1e9) > 10:
-        storm = storms[0]
-        notes.append(
-            f"**reconnect storm** — {storm['reconnects']:,} reconnects for {storm['clients']:,} "
-            "clients: every connect waits for database work (channels' session auth, the token "
-            "lookup, the stream's authorization and snapshot) that `database_sync_to_async` runs "
-            "one at a time in a single thread; daphne rejects a WebSocket its application has not "
-            "accepted within 5 s (`WSREJECT` in its log; the token lookup runs before the "
-            "consumer can accept), the client reconnects, and the queue only grows. The "
-            "reference runs the same snapshot code but accepts at once, so it is slow without "
-            "collapsing. The storm profile shows the handshake path (autobahn pretty-prints its "
-            "options for a debug line on every connection: `pprint`)."
-            + (" Subscribe errors are the sequence store's Redis pool (100 connections; redis-py "
-               "raises `MaxConnectionsError` rather than wait)." if storm["subscribe_errors"] else "")
-        )
+        notes.append(_storm_note(storms[0], results.get("reference", {}).get("storm", [])))
     logs = results.get("logs", {})
     if logs.get("entries_per_s") is not None and logs["entries_per_s"] < 2000:
         notes.append(
@@ -235,6 +222,32 @@ def misses(results, medians):
             "profile)."
         )
     return "\n\n".join(f"- {note}" for note in notes) or "Every target was met."
+
+
+def _storm_note(storm, reference):
+    clients, reconnects = storm["clients"], storm["reconnects"]
+    ref = median_of(reference, "resync_s")
+    if reconnects > 1.5 * clients:
+        cause = (
+            f"{reconnects:,} reconnects for {clients:,} clients: daphne rejects a WebSocket its "
+            "application has not accepted within 5 s (`WSREJECT` in its log), the client "
+            "reconnects, and the queue of database work behind the accepts only grows"
+        )
+    else:
+        cause = (
+            f"each client reconnected once ({reconnects:,} reconnects); the time is "
+            f"{clients:,} snapshots, one per subscriber, though they all ask for the same scope "
+            "at nearly the same seq (the storm profile: `state_machines_snapshot`, psycopg's "
+            "datetime parsing, `iso()`, JSON encoding)"
+        )
+    note = f"**reconnect storm** — {cause}."
+    if ref is not None:
+        note += (f" The reference, with the same snapshot code, took {ref:.1f} s: one snapshot "
+                 "shared by the subscribers of a scope that ask at the same seq is the lever.")
+    if storm["subscribe_errors"]:
+        note += (f" {storm['subscribe_errors']:,} subscribes failed (`internal_error`; see "
+                 "daphne's log) and were retried.")
+    return note
 
 
 def _verdict(ok, miss):
