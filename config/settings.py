@@ -22,9 +22,24 @@ VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
-# A random key per process is safe for development (sessions simply do not
-# survive a restart); production sets SECRET_KEY.
-SECRET_KEY = env_str("SECRET_KEY") or get_random_secret_key()
+# Production sets SECRET_KEY. Without it, a key made once for this checkout
+# is kept in var/ (never in the repository), so logins survive a restart and
+# the processes of an embedded run share it (streams/relay.py signs with it).
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    _key_file = VAR_DIR / "secret_key"
+    if not _key_file.exists():
+        # Written aside, then linked: a process starting meanwhile sees no
+        # file or the whole key, never half of one.
+        _draft = VAR_DIR / f".secret_key.{os.getpid()}"
+        _draft.write_text(get_random_secret_key())
+        _draft.chmod(0o600)
+        try:
+            os.link(_draft, _key_file)
+        except FileExistsError:
+            pass
+        _draft.unlink()
+    SECRET_KEY = _key_file.read_text().strip()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -143,6 +158,10 @@ else:
             "CONFIG": {"capacity": 10_000, "expiry": 60},
         }
     }
+
+# Where `manage.py serve` announces itself in the embedded mode, so other
+# processes' events reach its clients (streams/relay.py).
+STREAMS_RELAY_FILE = Path(env_str("STREAMS_RELAY_FILE", str(VAR_DIR / "streams-server.json")))
 
 # Streams protocol knobs (PROTOCOL.md): seconds and bytes.
 STREAMS_HEARTBEAT_INTERVAL = env_int("STREAMS_HEARTBEAT_INTERVAL", 20)

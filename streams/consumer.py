@@ -313,10 +313,12 @@ class StreamConsumer(AsyncConsumer):
         group = registry.group_name(stream.name, stream.scope(normalized))
         sub = self.subscriptions.get(key)
         if sub is None:
+            # Joined first: if joining fails, nothing is recorded and a
+            # retried subscribe joins again.
+            await self.hub.join(group, self)
             sub = Subscription(stream.name, raw, normalized, group)
             self.subscriptions[key] = sub
             self.by_group[group] = sub
-            await self.hub.join(group, self)
         else:
             sub.params, sub.pending, sub.buffer = raw, True, []
         session_id = normalized.get("session_id") if stream.session_scoped else None

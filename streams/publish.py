@@ -21,7 +21,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from streams import hub as hubs
-from streams import registry, sequence
+from streams import registry, relay, sequence
 from streams.protocol import encode, message
 
 logger = logging.getLogger(__name__)
@@ -120,6 +120,11 @@ class Publisher:
                 self._queue.task_done()
 
     async def _accept(self, event):
+        if self._alone():
+            url = relay.target()
+            if url is not None:
+                await asyncio.to_thread(relay.forward, url, event)
+                return
         stream = registry.get(event.stream)
         window = stream.conflate_seconds()
         if not window or event.conflate_key is None:
@@ -152,6 +157,12 @@ class Publisher:
                 {"type": hubs.FRAME, "group": group, "frame": frame, "seq": seq, "epoch": epoch},
             )
 
+    @staticmethod
+    def _alone():
+        """In-memory layer and no server in this process: nobody here can
+        hear an event."""
+        return isinstance(get_channel_layer(), InMemoryChannelLayer) and not hubs.local_hubs()
+
     async def _send(self, group, payload):
         layer = get_channel_layer()
         if not isinstance(layer, InMemoryChannelLayer):
@@ -163,8 +174,9 @@ class Publisher:
         if not local and not self.warned_no_listener:
             self.warned_no_listener = True
             logger.warning(
-                "streams: in-memory channel layer and no server in this process: "
-                "events published here reach no client. Set REDIS_URL to share them."
+                "streams: in-memory channel layer, no server in this process and "
+                "no `manage.py serve` announced: events published here reach no "
+                "client. Set REDIS_URL to share them."
             )
         for hub in local:
             future = asyncio.run_coroutine_threadsafe(hub.dispatch(payload), hub.loop)

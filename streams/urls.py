@@ -1,5 +1,8 @@
 from django.urls import path
 
-from streams import views
+from streams import relay, views
 
-urlpatterns = [path("healthz", views.healthz, name="healthz")]
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path(relay.PATH.lstrip("/"), views.relay_event, name="streams-relay"),
+]

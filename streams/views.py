@@ -1,11 +1,19 @@
-"""`GET /healthz`: is this process able to serve streams?"""
+"""`GET /healthz`: is this process able to serve streams? And the embedded
+mode's relay endpoint (streams/relay.py)."""
+
+import json
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
-from streams import hub
+from streams import hub, relay
+from streams.errors import ProtocolError
+from streams.publish import publish
+
+LOOPBACK = {"127.0.0.1", "::1"}
 
 
 def _database():
@@ -38,3 +46,23 @@ def healthz(request):
     healthy = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if healthy else "unavailable", **checks, "streams": hub.stats()}
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@csrf_exempt
+@require_POST
+def relay_event(request):
+    """Takes an event from another process of this machine (embedded mode
+    only; signed with SECRET_KEY) and publishes it here."""
+    if settings.REDIS_URL:
+        raise Http404("the relay only exists without REDIS_URL")
+    if request.META.get("REMOTE_ADDR") not in LOOPBACK or not relay.verify(
+        request.body, request.headers.get(relay.SIGNATURE_HEADER)
+    ):
+        return JsonResponse({"error": "forbidden"}, status=403)
+    try:
+        event = json.loads(request.body)
+        publish(event["stream"], event["type"], event["data"],
+                conflate_key=event.get("conflate_key"), **event.get("keys", {}))
+    except (ValueError, KeyError, TypeError, ProtocolError) as exc:
+        return JsonResponse({"error": f"bad event: {exc}"}, status=400)
+    return JsonResponse({"accepted": 1}, status=202)

@@ -47,6 +47,8 @@ def pytest_configure(config):
     for layer in settings.CHANNEL_LAYERS.values():
         if "prefix" in layer.get("CONFIG", {}):
             layer["CONFIG"]["prefix"] = settings.STREAMS_NAMESPACE
+    # A `make run` on this machine must not receive the tests' events.
+    settings.STREAMS_RELAY_FILE = settings.VAR_DIR / f"test-relay-{os.getpid()}.json"
     # Hashing test passwords the production way costs ~0.5 s per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

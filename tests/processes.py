@@ -29,6 +29,8 @@ def env(**extra):
         DATABASE_URL=database_url(),
         DJANGO_SETTINGS_MODULE="config.settings",
         STREAMS_NAMESPACE=settings.STREAMS_NAMESPACE,
+        STREAMS_RELAY_FILE=str(settings.STREAMS_RELAY_FILE),
+        SECRET_KEY=settings.SECRET_KEY,
     )
     child.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     child.update({key: str(value) for key, value in extra.items()})

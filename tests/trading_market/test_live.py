@@ -30,9 +30,10 @@ class Serve:
     """`manage.py serve ARGS` on a free port, sharing the test database; its
     output goes to a file, since a pipe nobody reads would fill and block it."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, **env):
         self.port = free_port()
         self.args = [str(arg) for arg in args]
+        self.env = env
         self.process = None
         self.output = tempfile.TemporaryFile("w+")
 
@@ -43,7 +44,7 @@ class Serve:
     def __enter__(self):
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(self.port), *self.args],
-            env=processes.env(), cwd=processes.ROOT, text=True,
+            env=processes.env(**self.env), cwd=processes.ROOT, text=True,
             stdout=self.output, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
@@ -178,3 +179,30 @@ async def test_a_coordinator_process_reaches_a_client_of_another_daphne(
         snapshot = await tail(server.ws_url, token, "pump_indicators")
         symbols = [i["symbol"] for i in snapshot[1]["data"]["indicators"]]
         assert symbols == sorted(["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT"])
+
+
+async def test_without_redis_a_command_in_another_terminal_reaches_the_served_dashboard(
+    owner, trading_session, token_for
+):
+    """The embedded mode of `make run`: `manage.py transition` run beside
+    `manage.py serve` relays its event to the server (streams/relay.py)."""
+    instance = await demo_instance(trading_session)
+    token = await db(token_for)(owner)
+    params = {"session_id": str(trading_session.pk)}
+    with Serve(REDIS_URL="") as server:
+        async with websockets.connect(
+            server.ws_url, additional_headers={"Authorization": f"Token {token}"}
+        ) as ws:
+            await ws.send(json.dumps({"action": "subscribe", "stream": "state_machines",
+                                      "params": params}))
+            received = []
+            while not received or received[-1]["type"] != "full_update":
+                received.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            result = await asyncio.to_thread(
+                processes.manage, "transition", instance.pk, "monitoring", REDIS_URL="")
+            assert result.returncode == 0, result.stderr
+            assert "no REDIS_URL" not in result.stderr
+            change = json.loads(await asyncio.wait_for(ws.recv(), 1))
+            assert change["type"] == "state_change"
+            assert (change["data"]["id"], change["data"]["state"]) == (str(instance.pk), "monitoring")
+            assert change["seq"] == received[-1]["seq"] + 1

@@ -8,6 +8,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
+from streams import relay
 from streams.publish import publisher
 from trading.exceptions import TradingError
 
@@ -24,11 +25,15 @@ class TradingCommand(BaseCommand):
         return parser
 
     def handle(self, *args, **options):
-        if self.writes and isinstance(get_channel_layer(), InMemoryChannelLayer):
+        if (
+            self.writes
+            and isinstance(get_channel_layer(), InMemoryChannelLayer)
+            and relay.target() is None
+        ):
             self.stderr.write(
-                "note: no REDIS_URL, so changes made here are saved but not pushed: a "
-                "dashboard served by another process shows them when it resubscribes "
-                "(e.g. on reload)."
+                "note: no REDIS_URL and no `manage.py serve` running here, so changes "
+                "made here are saved but not pushed: a dashboard served by another "
+                "process shows them when it resubscribes (e.g. on reload)."
             )
             publisher().warned_no_listener = True  # said once is enough
         try:

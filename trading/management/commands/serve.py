@@ -17,10 +17,12 @@ import threading
 
 from channels.routing import get_default_application
 from daphne.endpoints import build_endpoint_description_strings
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connections
 from twisted.internet import reactor, threads
 
+from streams import relay
 from streams.hub import get_hub
 from streams.publish import publisher
 from trading.management import coordinator_options
@@ -107,4 +109,9 @@ class Command(BaseCommand):
             reactor.addSystemEventTrigger(
                 "before", "shutdown", lambda: threads.deferToThread(background.finish)
             )
+        if not settings.REDIS_URL:
+            # Commands run from another terminal relay their events here.
+            address = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            reactor.callWhenRunning(relay.announce, f"http://{address}:{port}")
+            reactor.addSystemEventTrigger("after", "shutdown", relay.withdraw)
         server.run()
