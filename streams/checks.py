@@ -14,9 +14,10 @@ def in_memory_layer_in_production(app_configs, **kwargs):
             Warning(
                 "The in-memory channel layer is in use with DEBUG off.",
                 hint=(
-                    "It cannot carry events between processes: changes made by "
-                    "manage.py commands, the coordinator or another daphne "
-                    "process never reach the dashboard. Set REDIS_URL."
+                    "It cannot carry events between server processes: only one "
+                    "daphne process can serve the dashboard, a separate "
+                    "coordinator's events reach no one, and manage.py commands "
+                    "reach it only through the local relay. Set REDIS_URL."
                 ),
                 id="streams.W001",
             )

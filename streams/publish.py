@@ -123,7 +123,10 @@ class Publisher:
         if self._alone():
             url = relay.target()
             if url is not None:
-                await asyncio.to_thread(relay.forward, url, event)
+                # Blocking this thread's loop keeps the order, and unlike an
+                # executor it still works while the interpreter exits
+                # (the atexit flush of a manage.py command).
+                relay.forward(url, event)
                 return
         stream = registry.get(event.stream)
         window = stream.conflate_seconds()
