@@ -149,12 +149,16 @@ class StreamConsumer(AsyncConsumer):
             return
         direct = self._wire()
         if direct is None or wire.send(direct, wire.frame(text)) is None:
-            try:
-                await self.server_send({"type": "websocket.send", "text": text})
-            except Disconnected:
-                # The client left with events on the way; daphne tells this
-                # consumer a moment later. Nothing worth the error log.
-                self.closed = True
+            await self._send_through_server(text)
+
+    async def _send_through_server(self, text):
+        """daphne's own path, for sockets `streams.wire` does not write to."""
+        try:
+            await self.server_send({"type": "websocket.send", "text": text})
+        except Disconnected:
+            # The client left with events on the way; daphne tells this
+            # consumer a moment later. Nothing worth the error log.
+            self.closed = True
 
     def _wire(self):
         """daphne's protocol when frames go straight to it, else None;
@@ -180,7 +184,7 @@ class StreamConsumer(AsyncConsumer):
         direct = self._wire()
         backlog = None if direct is None else wire.send(direct, wire.frame_of(message))
         if backlog is None:
-            await self.server_send({"type": "websocket.send", "text": message["frame"]})
+            await self._send_through_server(message["frame"])
             backlog = self._backlog()
         if backlog > self._max_backlog:
             self.hub.stats["slow_clients_closed"] += 1
