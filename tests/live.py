@@ -32,6 +32,10 @@ class Daphne:
         self.process = None
         self.output = None
 
+    def argv(self):
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                "config.asgi:application"]
+
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
@@ -45,10 +49,8 @@ class Daphne:
             self.output = open(self.log_path, "a+") if self.log_path else tempfile.TemporaryFile("w+")
         started_at = self.output.seek(0, 2)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "config.asgi:application"],
-            env=processes.env(**self.env), cwd=processes.ROOT,
-            stdout=subprocess.DEVNULL, stderr=self.output, text=True,
+            self.argv(), env=processes.env(**self.env), cwd=processes.ROOT,
+            stdout=self.output, stderr=subprocess.STDOUT, text=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -65,14 +67,25 @@ class Daphne:
         raise RuntimeError(f"daphne did not answer on {self.url} within {timeout} s")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """SIGTERM, as an operator would; returns (returncode, output)."""
+        returncode = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(20)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            returncode = self.process.returncode
         self.process = None
+        return returncode, self.read()
+
+    def read(self):
+        if self.output is None:
+            return ""
+        self.output.seek(0)
+        return self.output.read()
 
     def restart(self):
         self.stop()
@@ -90,3 +103,16 @@ class Daphne:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class Serve(Daphne):
+    """`manage.py serve ARGS` (daphne, with the coordinator when asked) on a
+    free port, with the environment as given (no DEBUG added)."""
+
+    def __init__(self, *args, **env):
+        super().__init__()
+        self.args = [str(arg) for arg in args]
+        self.env = env
+
+    def argv(self):
+        return [sys.executable, "manage.py", "serve", "--port", str(self.port), *self.args]

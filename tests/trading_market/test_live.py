@@ -4,12 +4,6 @@ whose changes reach a websockets client of a separate daphne process."""
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 
 import pytest
 import websockets
@@ -17,62 +11,13 @@ from channels.db import database_sync_to_async as db
 from django.core.management.base import CommandError
 
 from tests import processes, services
-from tests.live import Daphne, free_port
+from tests.live import Daphne, Serve
 from trading.management.commands.tail_stream import Command as TailStream
 from trading.models import StrategyInstance
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 CYCLE = ["monitoring", "signal_detected", "entering", "in_position", "exiting", "monitoring"]
-
-
-class Serve:
-    """`manage.py serve ARGS` on a free port, sharing the test database; its
-    output goes to a file, since a pipe nobody reads would fill and block it."""
-
-    def __init__(self, *args, **env):
-        self.port = free_port()
-        self.args = [str(arg) for arg in args]
-        self.env = env
-        self.process = None
-        self.output = tempfile.TemporaryFile("w+")
-
-    @property
-    def ws_url(self):
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(self.port), *self.args],
-            env=processes.env(**self.env), cwd=processes.ROOT, text=True,
-            stdout=self.output, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited: {self.read()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("serve did not answer within 20 s")
-
-    def read(self):
-        self.output.seek(0)
-        return self.output.read()
-
-    def stop(self):
-        """SIGTERM, as an operator would; returns (returncode, output)."""
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=20)
-        return self.process.returncode, self.read()
-
-    def __exit__(self, *exc):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.output.close()
 
 
 async def tail(url, token, stream, params=None, count=2):
