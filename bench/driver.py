@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import models, transaction  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from streams import registry, sequence  # noqa: E402
+from streams import groups, registry, sequence  # noqa: E402
 from streams.publish import publisher  # noqa: E402
 from trading import states  # noqa: E402
 from trading.models import StrategyInstance, TradingSession  # noqa: E402
@@ -94,7 +94,7 @@ def drive(session, events, rate):
 def window(session):
     """The scope's current seq: the clients expect every event after it."""
     stream = registry.get("state_machines")
-    group = registry.group_name(stream.name, stream.scope({"session_id": session}))
+    group = groups.stream_group(stream.name, stream.scope({"session_id": session}))
     epoch, seq = asyncio.run(sequence.store().current(group))
     return {"epoch": epoch, "seq": seq}
 

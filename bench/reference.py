@@ -26,7 +26,7 @@ from rest_framework.authentication import TokenAuthentication  # noqa: E402
 from rest_framework.exceptions import AuthenticationFailed  # noqa: E402
 from websockets.asyncio.server import broadcast, serve  # noqa: E402
 
-from streams import errors, registry, sequence  # noqa: E402
+from streams import errors, groups, registry, sequence  # noqa: E402
 from streams import protocol as proto  # noqa: E402
 
 
@@ -87,7 +87,7 @@ class Reference:
         stream = registry.get(frame.get("stream"))
         params = stream.parse_params(frame.get("params") or {})
         await sync_to_async(stream.authorize)(user, params)
-        group = registry.group_name(stream.name, stream.scope(params))
+        group = groups.stream_group(stream.name, stream.scope(params))
         if group not in self.ready:
             self.ready[group] = set()
             await self.layer.group_add(group, self.channel)
@@ -99,7 +99,7 @@ class Reference:
                 "subscribed", stream.name, {}, params=frame.get("params"), session_id=session_id
             )))
             epoch, seq = await sequence.store().current(group)
-            data = await sync_to_async(stream.snapshot)(user, params)
+            data = await sync_to_async(stream.snapshot)(params)
             await ws.send(proto.encode(proto.message(
                 "full_update", stream.name, data, session_id=session_id, seq=seq, epoch=epoch
             )))

@@ -168,6 +168,19 @@ STREAMS_HEARTBEAT_INTERVAL = env_int("STREAMS_HEARTBEAT_INTERVAL", 20)
 STREAMS_MAX_FRAME_BYTES = 64 * 1024
 STREAMS_RATE_PER_SECOND = env_int("STREAMS_RATE_PER_SECOND", 20)
 STREAMS_RATE_BURST = env_int("STREAMS_RATE_BURST", 60)
+# Subscriptions one connection may hold (announced in `welcome`): each is a
+# group and a seq counter on the server.
+STREAMS_MAX_SUBSCRIPTIONS = env_int("STREAMS_MAX_SUBSCRIPTIONS", 50)
+# Origins besides the server's own from which browsers may open /ws, each
+# exactly scheme://host[:port] (e.g. https://desk.example.com).
+STREAMS_ALLOWED_ORIGINS = env_list("STREAMS_ALLOWED_ORIGINS", [])
+# How often every connection's credentials and subscriptions are checked
+# again, besides the checks that changes to users, tokens and ownership
+# trigger at once (streams/access.py).
+STREAMS_AUTH_RECHECK_SECONDS = env_int("STREAMS_AUTH_RECHECK_SECONDS", 3)
+# A scope's seq counter lives this long after its last event or subscribe;
+# one nobody watches then disappears (and restarts in a new epoch).
+STREAMS_SEQ_TTL_SECONDS = env_int("STREAMS_SEQ_TTL_SECONDS", 3600)
 # A client this far behind (bytes queued, unread) is closed with 1013 and
 # resyncs on reconnect, instead of growing the server's memory.
 STREAMS_MAX_BACKLOG_BYTES = env_int("STREAMS_MAX_BACKLOG_BYTES", 4 * 1024 * 1024)

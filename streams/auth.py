@@ -1,8 +1,8 @@
 """WebSocket authentication and origin policy.
 
 Browsers authenticate with the Django session cookie and always send an
-`Origin` header, which must name an allowed host (cross-site WebSocket
-hijacking). Scripts and ops clients send `Authorization: Token <key>` (a DRF
+`Origin` header, which must be an allowed origin exactly (cross-site
+WebSocket hijacking). Scripts and ops clients send `Authorization: Token <key>` (a DRF
 token) and usually no Origin; a handshake without Origin cannot come from a
 browser page, so it is let through to authentication, which accepts it only
 with valid credentials.
@@ -14,9 +14,10 @@ from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http.request import is_same_domain, split_domain_port
+from django.http.request import split_domain_port, validate_host
 
 from streams.db import in_pool
+from streams.transport import ServerSendMiddleware
 
 
 def _header(scope, name):
@@ -27,28 +28,64 @@ def _header(scope, name):
 
 
 class OriginValidator:
-    """Refuses a handshake whose Origin is present and not an allowed host."""
+    """Refuses a handshake whose Origin is present and not allowed: exactly
+    the server's own origin or one listed in STREAMS_ALLOWED_ORIGINS, scheme,
+    host and port alike. Another port of an allowed host is another site
+    (any app there could ride the victim's cookie), and so is another
+    scheme."""
 
     def __init__(self, application):
         self.application = application
 
     async def __call__(self, scope, receive, send):
         origin = _header(scope, b"origin")
-        if origin is not None and not self.allowed(origin):
+        if origin is not None and not self.allowed(origin, scope):
             denier = WebsocketDenier()
             return await denier(scope, receive, send)
         return await self.application(scope, receive, send)
 
     @staticmethod
-    def allowed(origin):
-        parsed = urlparse(origin)
-        if not parsed.hostname or parsed.scheme not in ("http", "https"):
+    def allowed(origin, scope):
+        claimed = origin_of(origin)
+        if claimed is None:
             return False
-        host, _ = split_domain_port(parsed.netloc)
-        patterns = list(settings.ALLOWED_HOSTS)
-        if settings.DEBUG and not patterns:
-            patterns = [".localhost", "127.0.0.1", "[::1]"]
-        return any(pattern == "*" or is_same_domain(host, pattern) for pattern in patterns)
+        allowed = {origin_of(item) for item in settings.STREAMS_ALLOWED_ORIGINS}
+        return claimed in allowed or claimed == own_origin(scope)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(text):
+    """(scheme, host, port) of an origin, default ports filled in; None for
+    anything that is not an http(s) origin ("null", a path, garbage)."""
+    try:
+        parsed = urlparse(text.strip().lower())
+        port = parsed.port
+    except ValueError:
+        return None
+    if parsed.scheme not in _DEFAULT_PORTS or not parsed.hostname:
+        return None
+    if parsed.path not in ("", "/") or parsed.query or parsed.username or parsed.password:
+        return None
+    return parsed.scheme, parsed.hostname, port or _DEFAULT_PORTS[parsed.scheme]
+
+
+def own_origin(scope):
+    """The origin of the page this server serves at the handshake's Host,
+    if that host is one it serves (ALLOWED_HOSTS)."""
+    host = _header(scope, b"host")
+    if not host or not validate_host(split_domain_port(host)[0], _allowed_hosts()):
+        return None
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    return origin_of(f"{scheme}://{host}")
+
+
+def _allowed_hosts():
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not hosts:
+        hosts = [".localhost", "127.0.0.1", "[::1]"]
+    return hosts
 
 
 @in_pool
@@ -77,24 +114,8 @@ class TokenAuthMiddleware:
                 user = await _user_for_token(key.strip())
             else:
                 user = AnonymousUser()
-            scope = dict(scope, user=user, auth_method="token")
+            scope = dict(scope, user=user, auth_method="token", auth_token=key.strip())
         return await self.application(scope, receive, send)
-
-
-class ServerSendMiddleware:
-    """Keeps the server's own `send` in the scope.
-
-    Channels' session middleware wraps `send` to save sessions, a check paid
-    on every frame; events need none of that, so the consumer sends them
-    through the server's callable directly (and can see the transport's
-    backlog through it).
-    """
-
-    def __init__(self, application):
-        self.application = application
-
-    async def __call__(self, scope, receive, send):
-        return await self.application(dict(scope, server_send=send), receive, send)
 
 
 def auth_stack(application):

@@ -17,6 +17,9 @@ from collections import Counter
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from streams import access
+from streams.snapshots import Snapshots
+
 logger = logging.getLogger(__name__)
 
 FRAME = "stream.frame"
@@ -34,6 +37,7 @@ class Hub:
         self.members = {}
         self.consumers = set()
         self.stats = Counter()
+        self.snapshots = Snapshots()
         self._last_seq = {}
         self._held = {}
         self._timers = {}
@@ -46,6 +50,7 @@ class Hub:
         self._tasks = [
             asyncio.ensure_future(self._read()),
             asyncio.ensure_future(self._sweep()),
+            asyncio.ensure_future(self._recheck()),
         ]
 
     async def stop(self):
@@ -199,6 +204,17 @@ class Hub:
             if consumer.last_seen < deadline:
                 self.stats["heartbeat_timeouts"] += 1
                 asyncio.ensure_future(consumer.close_quiet_client())
+
+    async def _recheck(self):
+        """The safety net of streams.access: every connection's authority,
+        checked again on a timer."""
+        while True:
+            await asyncio.sleep(settings.STREAMS_AUTH_RECHECK_SECONDS)
+            try:
+                await access.recheck(list(self.consumers))
+            except Exception as exc:
+                logger.warning("hub: the authority re-check failed (%s); next in %s s",
+                               exc, settings.STREAMS_AUTH_RECHECK_SECONDS)
 
 
 _hubs = {}

@@ -17,8 +17,6 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
 
-ACTIONS = ("subscribe", "unsubscribe", "ping")
-
 # type -> (required fields, optional fields) beyond the envelope's own.
 _ENVELOPE = {"type", "stream", "timestamp", "data"}
 _EVENT = {"seq", "epoch"}
@@ -52,6 +50,12 @@ def message(type_, stream, data=None, **extra):
 
 def encode(body):
     return json.dumps(body, separators=(",", ":"), default=str)
+
+
+def encode_with_data(body, data_text):
+    """`body` encoded with `data_text`, already JSON, as its data: a shared
+    snapshot is encoded once, however many envelopes carry it."""
+    return encode(dict(body, data={})).replace('"data":{}', '"data":' + data_text, 1)
 
 
 def error(code, text, *, stream=None, request_id=None):

@@ -21,7 +21,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from streams import hub as hubs
-from streams import registry, relay, sequence
+from streams import groups, registry, relay, sequence
 from streams.protocol import encode, message
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ def publish_control(group, **payload):
     """Send a connection-level instruction (e.g. close) to the sockets of a
     group, without a sequence number."""
     publisher().submit(("control", group, payload))
+
+
+def publish_control_on_commit(group, *, using=None, **payload):
+    transaction.on_commit(partial(publish_control, group, **payload), using=using)
 
 
 class Publisher:
@@ -147,7 +151,7 @@ class Publisher:
     async def _deliver(self, stream, event):
         session_id = event.keys.get("session_id") if stream.session_scoped else None
         for scope in stream.routes(event.keys):
-            group = registry.group_name(stream.name, scope)
+            group = groups.stream_group(stream.name, scope)
             epoch, seq = await sequence.store().next(group)
             frame = encode(
                 message(

@@ -5,14 +5,10 @@ stream up by name and asks it to parse params, authorize, name its group and
 take its snapshot. `streams` itself knows no stream by name.
 """
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from streams.errors import UnknownStream
-
-GROUP_PREFIX = "st"
-_GROUP_RE = re.compile(r"^[a-zA-Z\d\-_.]+$")
 
 
 @dataclass(frozen=True)
@@ -25,8 +21,10 @@ class Stream:
         `keys` (session_id=..., symbol=...) goes to.
     authorize(user, params): raise Forbidden or InvalidParams; runs in a
         worker thread, so it may query the database.
-    snapshot(user, params) -> dict: the `full_update` data, or None for a
-        stream without one; runs in a worker thread.
+    snapshot(params) -> dict: the `full_update` data, or None for a stream
+        without one; runs in a worker thread. It depends on the scope only
+        (`authorize` decides who may see it), so subscribers of one scope
+        at one seq share a single snapshot (streams.snapshots).
     conflate: seconds within which events with the same conflation key are
         merged, latest wins (0: never); or a zero-argument callable returning
         them, so a window taken from settings is read when events flow, not
@@ -68,12 +66,3 @@ def get(name):
 
 def names():
     return sorted(_streams)
-
-
-def group_name(stream_name, scope):
-    """The Channels group of one scope; validated so a bad name fails loudly
-    here rather than inside the channel layer."""
-    name = f"{GROUP_PREFIX}.{stream_name}.{scope}"
-    if len(name) >= 100 or not _GROUP_RE.match(name):
-        raise ValueError(f"invalid group name {name!r}")
-    return name

@@ -13,15 +13,19 @@ import uuid
 from django.conf import settings
 
 
-# Returns {epoch, seq}; creates the epoch when the hash is new.
+# Both return {epoch, seq}, create the epoch when the hash is new, and keep
+# the hash ARGV[2] seconds past its last use: a scope nobody publishes to
+# or subscribes to disappears instead of costing a key forever.
 _NEXT = """
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {redis.call('HGET', KEYS[1], 'epoch'), seq}
 """
 _CURRENT = """
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
 local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {redis.call('HGET', KEYS[1], 'epoch'), tonumber(seq)}
 """
 
@@ -52,8 +56,9 @@ class RedisSequences:
     """Counters in Redis; one client per event loop (redis.asyncio clients
     are bound to the loop that made them)."""
 
-    def __init__(self, url, namespace):
+    def __init__(self, url, namespace, ttl):
         self.url = url
+        self.ttl = ttl
         self.prefix = f"{namespace}:seq:"
         self._clients = {}
 
@@ -78,11 +83,11 @@ class RedisSequences:
         return scripts
 
     async def next(self, group):
-        epoch, seq = await self._scripts()[0](keys=[self.prefix + group], args=[_new_epoch()])
+        epoch, seq = await self._scripts()[0](keys=[self.prefix + group], args=[_new_epoch(), self.ttl])
         return epoch, int(seq)
 
     async def current(self, group):
-        epoch, seq = await self._scripts()[1](keys=[self.prefix + group], args=[_new_epoch()])
+        epoch, seq = await self._scripts()[1](keys=[self.prefix + group], args=[_new_epoch(), self.ttl])
         return epoch, int(seq)
 
 
@@ -95,7 +100,7 @@ def store():
     with _store_lock:
         if _store is None:
             url = getattr(settings, "REDIS_URL", None)
-            _store = RedisSequences(url, settings.STREAMS_NAMESPACE) if url else LocalSequences()
+            _store = RedisSequences(url, settings.STREAMS_NAMESPACE, settings.STREAMS_SEQ_TTL_SECONDS) if url else LocalSequences()
         return _store
 
 

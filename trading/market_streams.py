@@ -54,15 +54,15 @@ def conflate_window():
     return settings.STREAMS_CONFLATE_SECONDS
 
 
-def pump_indicators_snapshot(user, params):
+def pump_indicators_snapshot(params):
     return {"indicators": market_store.store().latest(PUMP_INDICATORS, params["symbol"])}
 
 
-def market_data_snapshot(user, params):
+def market_data_snapshot(params):
     return {"tickers": market_store.store().latest(MARKET_DATA, params["symbol"])}
 
 
-def liquidations_snapshot(user, params):
+def liquidations_snapshot(params):
     recent = market_store.store().recent(LIQUIDATIONS)
     return {
         "liquidations": [item for item in recent if params["symbol"] in (None, item["symbol"])]
@@ -81,7 +81,7 @@ def one_session_routes(keys):
     return [session_scope(keys)]
 
 
-def condition_progress_snapshot(user, params):
+def condition_progress_snapshot(params):
     rows = live_instances(params).values("id", "symbol", "strategy", "conditions")
     return {
         "instances": [
@@ -96,7 +96,7 @@ def condition_progress_snapshot(user, params):
     }
 
 
-def signals_snapshot(user, params):
+def signals_snapshot(params):
     return {"signals": market_store.store().recent(signals_key(params["session_id"]))}
 
 

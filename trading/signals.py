@@ -4,12 +4,13 @@ A change made anywhere (coordinator, admin, manage.py, shell, bulk update)
 reaches the dashboard the same way, and only after its transaction commits.
 """
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from streams.access import recheck_user
 from streams.publish import publish_on_commit
 from trading import payloads, states
-from trading.models import StrategyInstance
+from trading.models import StrategyInstance, TradingSession
 
 STREAM = "state_machines"
 # Fields the state table shows: a change to one of them is announced even
@@ -47,3 +48,20 @@ def announce_save(sender, instance, created, update_fields, raw, using, **kwargs
 def announce_delete(sender, instance, using, **kwargs):
     if instance.is_live:
         _publish("instance_removed", payloads.removed(instance), instance, using)
+
+
+@receiver(pre_save, sender=TradingSession, dispatch_uid="trading.recheck_previous_owner")
+def recheck_previous_owner(sender, instance, raw, using, **kwargs):
+    """A session handed to another owner is lost to the previous one: their
+    open sockets check their subscriptions again once this commits."""
+    if raw or instance.pk is None:
+        return
+    rows = sender.objects.using(using).filter(pk=instance.pk)
+    previous = rows.values_list("owner_id", flat=True).first()
+    if previous is not None and previous != instance.owner_id:
+        recheck_user(previous)
+
+
+@receiver(post_delete, sender=TradingSession, dispatch_uid="trading.recheck_deleted_session")
+def recheck_owner_of_deleted_session(sender, instance, **kwargs):
+    recheck_user(instance.owner_id)

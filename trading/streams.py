@@ -41,7 +41,7 @@ def live_instances(params):
     return rows.order_by("id")
 
 
-def state_machines_snapshot(user, params):
+def state_machines_snapshot(params):
     rows = live_instances(params).values(*payloads.FIELDS)
     return {"instances": [payloads.from_row(row) for row in rows]}
 

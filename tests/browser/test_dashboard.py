@@ -13,7 +13,7 @@ import redis
 from django.conf import settings
 from playwright.sync_api import expect
 
-from streams.registry import group_name
+from streams.groups import stream_group as group_name
 from streams.sequence import RedisSequences
 from tests.browser.desk import SYMBOLS, live_states, move_here
 

@@ -50,7 +50,7 @@ async def test_inactive_users_token_is_unauthenticated(connect, owner, token_for
 async def test_session_cookie_authenticates_a_browser(connect, owner, client):
     await client.aforce_login(owner)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    ws = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8080")])
+    ws = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8080"), (b"host", b"127.0.0.1:8080")])
     await ws.send({"action": "ping"})
     assert (await ws.receive())["type"] == "pong"
 
@@ -65,8 +65,8 @@ async def test_foreign_origin_is_refused_at_handshake(owner):
     await communicator.disconnect()
 
 
-@override_settings(ALLOWED_HOSTS=["dashboard.example.com"])
-async def test_allowed_origin_is_accepted(connect, owner):
+@override_settings(STREAMS_ALLOWED_ORIGINS=["https://dashboard.example.com"])
+async def test_a_configured_origin_is_accepted(connect, owner):
     client = await connect(owner, headers=[(b"origin", b"https://dashboard.example.com")])
     await client.send({"action": "ping"})
     assert (await client.receive())["type"] == "pong"

@@ -38,7 +38,7 @@ async def test_a_client_silent_for_three_heartbeats_is_closed_with_4408(connect,
 async def test_logging_out_closes_that_browsers_socket_with_4401(connect, owner, client):
     await db(client.force_login)(owner)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    browser = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8080")])
+    browser = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8080"), (b"host", b"127.0.0.1:8080")])
     script = await connect(owner)
     await db(client.logout)()
     await db(publisher().flush)()

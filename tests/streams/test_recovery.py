@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 from channels.db import database_sync_to_async as db
 
-from streams import hub, registry, sequence
+from streams import groups, hub, registry, sequence
 from trading import states
 from trading.models import StrategyInstance
 
@@ -102,7 +102,7 @@ async def watched(connect, owner, trading_session, flush):
         session=trading_session, strategy="p", symbol="A")
     await flush()
     await model.settle()
-    return model, instance, registry.group_name("state_machines", f"session.{trading_session.pk}")
+    return model, instance, groups.stream_group("state_machines", f"session.{trading_session.pk}")
 
 
 async def test_a_gap_makes_the_client_resync_to_the_database(watched, trading_session, flush):
@@ -139,8 +139,8 @@ async def test_events_during_the_snapshot_are_held_until_after_it(connect, owner
     stream = registry.get("state_machines")
     original = stream.snapshot
 
-    def slow_snapshot(user, params):
-        data = original(user, params)
+    def slow_snapshot(params):
+        data = original(params)
         StrategyInstance.objects.get(pk=instance.pk).transition_to("monitoring")
         from streams.publish import publisher
         publisher().flush()

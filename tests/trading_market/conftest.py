@@ -3,7 +3,7 @@ feed, and the WebSocket helpers of tests/streams."""
 
 import pytest
 
-from tests.streams.conftest import connect, flush  # noqa: F401  (fixtures)
+from tests.support.websocket import connect, flush  # noqa: F401  (fixtures)
 from trading import market_store
 from trading.feeds.base import Batch, Feed, Quote
 

@@ -1,0 +1,130 @@
+"""Authority while connected: credentials and subscriptions are checked
+again after the handshake, not frozen at it.
+
+A connection keeps what it authenticated with (a DRF token or a Django
+login session). It is checked again when a change that may take authority
+away is announced to the user's group (`recheck_user`: the user saved or
+deleted, a token deleted, an ownership moved) and, as a safety net for
+what no signal announces (a session expiring, a raw SQL update), by every
+hub every STREAMS_AUTH_RECHECK_SECONDS. Credentials that no longer hold
+close the socket with 4401; a subscription the user may no longer see ends
+with `unsubscribed` / `reason: forbidden`.
+
+A sweep costs one credential check per distinct credential and one
+authorization per distinct (user, subscription) of the process, whatever
+the number of sockets sharing them.
+"""
+
+import logging
+from dataclasses import dataclass
+from importlib import import_module
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib.auth import get_user
+
+from streams import errors, groups
+from streams.db import in_pool
+
+logger = logging.getLogger(__name__)
+
+TOKEN = "token"
+SESSION = "session"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    method: str
+    key: str
+    user_id: int
+
+
+def credentials_of(scope):
+    """What the handshake authenticated with (the auth middlewares put the
+    token key or the session in the scope), or None when anonymous."""
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return None
+    if scope.get("auth_method") == TOKEN:
+        return Credentials(TOKEN, scope["auth_token"], user.pk)
+    session = scope.get("session")
+    if session is None or not session.session_key:
+        return None
+    return Credentials(SESSION, session.session_key, user.pk)
+
+
+def current_user(credentials):
+    """The user these credentials stand for now, read from the database, or
+    None when they no longer hold (token deleted, user inactive or deleted,
+    session logged out or expired, password changed)."""
+    if credentials.method == TOKEN:
+        from rest_framework.authtoken.models import Token
+
+        token = Token.objects.select_related("user").filter(key=credentials.key).first()
+        user = token.user if token is not None else None
+    else:
+        store = import_module(settings.SESSION_ENGINE).SessionStore(credentials.key)
+        # get_user() checks the backend, the account and the session's auth
+        # hash (a password change signs every session out), as a request would.
+        user = get_user(SimpleNamespace(session=store))
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return user if user.pk == credentials.user_id else None
+
+
+def review(connections):
+    """Runs in a worker thread. `connections` maps credentials to the
+    subscriptions held with them ({key: (stream, normalized params)}).
+    Returns {credentials: (user or None, keys now forbidden)}; credentials
+    whose check failed for a transient reason are left out (no change)."""
+    verdicts = {}
+    allowed = {}
+    for credentials, subscriptions in connections.items():
+        try:
+            user = current_user(credentials)
+            lost = set()
+            if user is not None:
+                for key, (stream, params) in subscriptions.items():
+                    memo = (user.pk, key)
+                    if memo not in allowed:
+                        allowed[memo] = _allowed(stream, user, params)
+                    if not allowed[memo]:
+                        lost.add(key)
+            verdicts[credentials] = (user, lost)
+        except Exception as exc:
+            if not errors.is_transient(exc):
+                logger.exception("streams: re-checking a connection's authority failed")
+    return verdicts
+
+
+def _allowed(stream, user, params):
+    try:
+        stream.authorize(user, params)
+    except (errors.Forbidden, errors.InvalidParams):
+        return False
+    return True
+
+
+async def recheck(consumers):
+    """Checks `consumers` again and tells each the outcome."""
+    consumers = [c for c in consumers if c.credentials is not None and not c.closed]
+    if not consumers:
+        return
+    connections = {}
+    for consumer in consumers:
+        connections.setdefault(consumer.credentials, {}).update(consumer.subscriptions.held())
+    verdicts = await in_pool(review)(connections)
+    for consumer in consumers:
+        verdict = verdicts.get(consumer.credentials)
+        if verdict is not None:
+            user, lost = verdict
+            await consumer.apply_verdict(user, lost)
+
+
+def recheck_user(user_id):
+    """Tells every socket of a user, in every process, to check its
+    authority again once the current transaction commits: call it from the
+    signal handlers of changes that may take authority away."""
+    from streams.publish import publish_control_on_commit
+
+    publish_control_on_commit(groups.user_group(user_id), action="recheck")

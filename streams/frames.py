@@ -1,0 +1,59 @@
+"""Client frames (PROTOCOL.md "Client frames"), parsed into typed values.
+
+Everything a client sends is checked here before any work is done for it:
+size first (no parse of an oversized frame), then JSON with nesting that
+can't exhaust the parser's recursion, then the fields. Each failure is the
+protocol error the client is owed, carrying the stream and request_id it
+named when they were readable.
+"""
+
+import json
+from dataclasses import dataclass
+
+from streams import errors
+
+ACTIONS = ("subscribe", "unsubscribe", "ping")
+
+
+@dataclass(frozen=True)
+class Frame:
+    action: str
+    request_id: object = None
+    # As sent: the stream and its params are checked against the registry
+    # by the subscription they name (streams.subscriptions).
+    stream: object = None
+    params: object = None
+
+
+def parse(message, max_bytes):
+    """The Frame of one `websocket.receive` message, or a ProtocolError."""
+    body = _json_object(message.get("text"), max_bytes)
+    stream = body.get("stream") if isinstance(body.get("stream"), str) else None
+    request_id = body.get("request_id")
+    if request_id is not None and (
+        isinstance(request_id, bool) or not isinstance(request_id, (str, int))
+    ):
+        raise errors.InvalidParams("request_id must be a string or an integer", stream=stream)
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise errors.UnknownAction(
+            f"unknown action {action!r}; valid actions: {', '.join(ACTIONS)}",
+            stream=stream, request_id=request_id,
+        )
+    return Frame(action, request_id, body.get("stream"), body.get("params"))
+
+
+def _json_object(text, max_bytes):
+    if text is None:
+        raise errors.BadJson("frames must be JSON text, not binary")
+    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise errors.TooLarge(f"frame is over the {max_bytes // 1024} KiB limit")
+    try:
+        body = json.loads(text)
+    except RecursionError:
+        raise errors.BadJson("frame is nested too deeply") from None
+    except ValueError as exc:
+        raise errors.BadJson(f"frame is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise errors.BadJson("a frame must be a JSON object")
+    return body

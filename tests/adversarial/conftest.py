@@ -1,0 +1,1 @@
+from tests.support.websocket import connect, flush  # noqa: F401  (fixtures)

@@ -1,0 +1,1 @@
+"""Helpers the test packages share: clients that speak the protocol, processes, services."""
