@@ -15,6 +15,7 @@ from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.logging import build_logging
+from streams.redis_clients import connection_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of an embedded run: SQLite file, logs, collected static files.
@@ -97,7 +98,11 @@ _SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Health checks: a connection PostgreSQL dropped (a restart) is replaced
+# before use instead of failing the next query.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
@@ -136,12 +141,10 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
+                        **connection_options(),
                         # redis-py 8 times reads out after 5 s, which kills
                         # the layer's blocking reads on an idle connection.
                         "socket_timeout": None,
-                        "socket_connect_timeout": 5,
-                        "socket_keepalive": True,
-                        "health_check_interval": 30,
                         # redis-py raises past max_connections instead of
                         # waiting; leave head-room for connect bursts.
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
@@ -178,6 +181,12 @@ STREAMS_ALLOWED_ORIGINS = env_list("STREAMS_ALLOWED_ORIGINS", [])
 # again, besides the checks that changes to users, tokens and ownership
 # trigger at once (streams/access.py).
 STREAMS_AUTH_RECHECK_SECONDS = env_int("STREAMS_AUTH_RECHECK_SECONDS", 3)
+# How often each server process sends itself a probe through the channel
+# layer; three unanswered ones close its sockets with 1012 (streams/hub.py).
+STREAMS_LAYER_PROBE_SECONDS = env_int("STREAMS_LAYER_PROBE_SECONDS", 1)
+# How long the publisher retries an event while Redis is away before it gives
+# up on it (the scope then starts a new epoch, so clients resync).
+STREAMS_PUBLISH_RETRY_SECONDS = env_int("STREAMS_PUBLISH_RETRY_SECONDS", 60)
 # A scope's seq counter lives this long after its last event or subscribe;
 # one nobody watches then disappears (and restarts in a new epoch).
 STREAMS_SEQ_TTL_SECONDS = env_int("STREAMS_SEQ_TTL_SECONDS", 3600)
