@@ -8,6 +8,7 @@ from django.db import models, transaction
 from trading import states
 from trading.exceptions import TransitionConflict
 from trading.querysets import StrategyInstanceQuerySet
+from trading.strategies import registry
 
 # Fields a user may change; everything else is managed by the write path.
 EDITABLE = ("session_id", "strategy", "symbol", "state", "conditions", "params")
@@ -44,7 +45,7 @@ class TradingSession(models.Model):
 
 class StrategyInstance(models.Model):
     session = models.ForeignKey(TradingSession, on_delete=models.CASCADE, related_name="instances")
-    strategy = models.CharField(max_length=64)
+    strategy = models.CharField(max_length=64, validators=[registry.validate_name])
     symbol = models.CharField(max_length=30)
     state = models.CharField(max_length=20, choices=states.CHOICES, default=states.IDLE)
     previous_state = models.CharField(max_length=20, choices=states.CHOICES, blank=True, default="")
@@ -90,6 +91,7 @@ class StrategyInstance(models.Model):
         the queryset's conditional update, so a save that would move the
         state checks the transition table and can't race another writer."""
         if self._state.adding:
+            registry.get(self.strategy)  # UnknownStrategy: the field's rule, for shells too
             with transaction.atomic(using=kwargs.get("using")):
                 super().save(*args, update_fields=update_fields, **kwargs)
                 StateTransition.for_creation(self).save()

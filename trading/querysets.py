@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from trading.exceptions import BulkWriteNotSupported
 from trading.states import check_transition
+from trading.strategies import registry
 
 MANAGED = frozenset({"version", "previous_state", "updated_at", "state_changed_at", "created_at"})
 
@@ -31,6 +32,8 @@ class StrategyInstanceQuerySet(models.QuerySet):
             raise ValueError(f"{sorted(managed)} are managed by the model; don't set them")
         if not changes:
             return []
+        if "strategy" in changes:
+            registry.get(changes["strategy"])  # UnknownStrategy, like the field's validator
         target = changes.get("state")
         now = timezone.now()
         with transaction.atomic(using=self.db):
@@ -88,6 +91,9 @@ class StrategyInstanceQuerySet(models.QuerySet):
         """Creates, then announces each row like `save()` would."""
         from trading.models import StateTransition
 
+        objs = list(objs)
+        for obj in objs:
+            registry.get(obj.strategy)  # UnknownStrategy, like save() of a new row
         with transaction.atomic(using=self.db):
             created = super().bulk_create(objs, *args, **kwargs)
             if any(obj.pk is None for obj in created):
