@@ -87,15 +87,26 @@ class StrategyInstanceQuerySet(models.QuerySet):
             if instance.pk in moving_pks
         )
 
-    def bulk_create(self, objs, *args, **kwargs):
-        """Creates, then announces each row like `save()` would."""
+    def bulk_create(self, objs, batch_size=None, ignore_conflicts=False,
+                    update_conflicts=False, **kwargs):
+        """Creates, then announces each row like `save()` would. Upserts are
+        refused: the database does not say which rows an upsert inserted and
+        which it overwrote, so the overwritten ones would skip the
+        transition table and the version bump, and be announced as new."""
         from trading.models import StateTransition
 
+        if ignore_conflicts or update_conflicts:
+            raise BulkWriteNotSupported(
+                "StrategyInstance.bulk_create(ignore_conflicts/update_conflicts) "
+                "would overwrite or skip rows past the transition checks; create "
+                "new rows with bulk_create() and change existing ones with "
+                "queryset.update(...) or instance.save()"
+            )
         objs = list(objs)
         for obj in objs:
             registry.get(obj.strategy)  # UnknownStrategy, like save() of a new row
         with transaction.atomic(using=self.db):
-            created = super().bulk_create(objs, *args, **kwargs)
+            created = super().bulk_create(objs, batch_size=batch_size, **kwargs)
             if any(obj.pk is None for obj in created):
                 raise BulkWriteNotSupported(
                     "bulk_create could not read back primary keys on this "

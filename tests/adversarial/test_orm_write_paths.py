@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from trading.exceptions import UnknownStrategy
+from trading.exceptions import BulkWriteNotSupported, UnknownStrategy
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +77,23 @@ def test_admin_add_form_shows_the_unknown_strategy_as_a_field_error(admin_client
     assert reply.status_code == 200
     assert "unknown strategy &#x27;nosuch&#x27;; known: pump" in reply.content.decode()
     assert not StrategyInstance.objects.exists()
+
+
+# Threat 2: upserts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("conflicts", [
+    {"update_conflicts": True, "unique_fields": ["id"], "update_fields": ["state"]},
+    {"ignore_conflicts": True},
+])
+def test_bulk_create_upserts_are_refused(trading_session, conflicts):
+    """Threat: `bulk_create(..., update_conflicts=True)` overwrote an existing
+    row with any state (no transition check, no version bump, announced as
+    new); `ignore_conflicts=True` announced rows that were never inserted."""
+    instance = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="A")
+    clash = StrategyInstance(pk=instance.pk, session=trading_session, strategy="pump",
+                             symbol="A", state="in_position")
+    with pytest.raises(BulkWriteNotSupported, match=r"queryset.update\(...\) or instance.save"):
+        StrategyInstance.objects.bulk_create([clash], **conflicts)
+    instance.refresh_from_db()
+    assert (instance.state, instance.version) == ("idle", 1)
