@@ -7,11 +7,8 @@ from django.db import models, transaction
 
 from trading import states
 from trading.exceptions import TransitionConflict
-from trading.querysets import StrategyInstanceQuerySet
+from trading.querysets import EDITABLE, StrategyInstanceQuerySet
 from trading.strategies import registry
-
-# Fields a user may change; everything else is managed by the write path.
-EDITABLE = ("session_id", "strategy", "symbol", "state", "conditions", "params")
 
 
 class TradingSessionQuerySet(models.QuerySet):

@@ -38,3 +38,11 @@ def removed(obj):
         "version": obj.version,
         "state": obj.state,
     }
+
+
+def moved_out(obj, old_session_id):
+    """The old session's `instance_removed` of a move between sessions: it
+    carries the first of the two versions the move took
+    (querysets.SESSION_MOVE_VERSIONS), the new session's `instance_added`
+    the second."""
+    return dict(removed(obj), session_id=str(old_session_id), version=obj.version - 1)

@@ -6,11 +6,62 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
 
+from streams import publish
+from trading import states
 from trading.exceptions import BulkWriteNotSupported, UnknownStrategy
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def announce(monkeypatch, django_capture_on_commit_callbacks):
+    """`announce(write)` runs `write()` in a transaction and returns the
+    `state_machines` events it published on commit, as (type, session_id,
+    data)."""
+
+    def run(write):
+        events = []
+
+        def record(stream, type_, data, **keys):
+            if stream == "state_machines":
+                events.append((type_, keys["session_id"], data))
+
+        monkeypatch.setattr(publish, "publish", record)
+        with django_capture_on_commit_callbacks(execute=True):
+            write()
+        return events
+
+    return run
+
+
+class Dashboard:
+    """One subscription's table under the strictest client rule the brief
+    allows: any message whose version is not above the highest seen for
+    that instance is ignored (removals included)."""
+
+    def __init__(self, session_id=None):
+        self.session_id = session_id  # None: staff watching every session
+        rows = StrategyInstance.objects.filter(state__in=states.LIVE)
+        if session_id:
+            rows = rows.filter(session_id=session_id)
+        self.rows = {str(row.pk): row.session_id for row in rows}
+        self.versions = {str(row.pk): row.version for row in rows}
+
+    def apply(self, events):
+        for type_, session_id, data in events:
+            if self.session_id and session_id != str(self.session_id):
+                continue
+            if data["version"] <= self.versions.get(data["id"], 0):
+                continue
+            self.versions[data["id"]] = data["version"]
+            if type_ == "instance_removed":
+                self.rows.pop(data["id"], None)
+            else:
+                self.rows[data["id"]] = int(data["session_id"])
+        return self.rows
 
 
 @pytest.fixture
@@ -97,3 +148,89 @@ def test_bulk_create_upserts_are_refused(trading_session, conflicts):
         StrategyInstance.objects.bulk_create([clash], **conflicts)
     instance.refresh_from_db()
     assert (instance.state, instance.version) == ("idle", 1)
+
+
+# Threat 1: moving an instance to another session --------------------------
+
+
+@pytest.fixture
+def moved(trading_session, other_session):
+    """A live instance of `trading_session`, and the dashboards of both
+    sessions and of staff (every session), each holding their snapshot."""
+    instance = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="A")
+    instance.transition_to("monitoring")
+    return instance, [Dashboard(trading_session.pk), Dashboard(other_session.pk), Dashboard()]
+
+
+def _filter_update_id(instance, session):
+    StrategyInstance.objects.filter(pk=instance.pk).update(session_id=session.pk)
+
+
+def _filter_update_object(instance, session):
+    StrategyInstance.objects.filter(pk=instance.pk).update(session=session)
+
+
+def _save(instance, session):
+    instance.session = session
+    instance.save()
+
+
+def _save_update_fields(instance, session):
+    instance.session = session
+    instance.save(update_fields=["session"])
+
+
+@pytest.mark.parametrize("write", [_filter_update_id, _filter_update_object, _save,
+                                   _save_update_fields])
+def test_moving_an_instance_between_sessions_is_announced_to_both(
+    moved, trading_session, other_session, announce, write
+):
+    """Threat: `update(session_id=other)` (or `instance.session = other;
+    instance.save()`) announced nothing: the old session kept a ghost row,
+    the new one never heard of the instance. Staff watching every session
+    get both events and must end with the row."""
+    instance, (old, new, every) = moved
+    events = announce(lambda: write(instance, other_session))
+    assert [(type_, int(session)) for type_, session, _ in events] == [
+        ("instance_removed", trading_session.pk), ("instance_added", other_session.pk)]
+    assert [data["version"] for _, _, data in events] == [3, 4]
+    assert StrategyInstance.objects.get(pk=instance.pk).version == 4
+    assert old.apply(events) == {}
+    assert new.apply(events) == {str(instance.pk): other_session.pk}
+    assert every.apply(events) == {str(instance.pk): other_session.pk}
+
+
+def test_moving_and_stopping_at_once_only_removes(moved, other_session, announce):
+    """Threat: a move that also stops the instance must not add it to the
+    new session's table."""
+    instance, dashboards = moved
+    events = announce(lambda: StrategyInstance.objects.filter(pk=instance.pk).update(
+        session=other_session, state="stopped"))
+    assert [type_ for type_, _, _ in events] == ["instance_removed"]
+    assert [dashboard.apply(events) for dashboard in dashboards] == [{}, {}, {}]
+
+
+def test_moving_a_stopped_instance_announces_nothing(moved, other_session, announce):
+    """A stopped instance is on no dashboard: moving it changes none."""
+    instance, _ = moved
+    instance.transition_to("stopped")
+    assert announce(lambda: _filter_update_id(instance, other_session)) == []
+
+
+def test_a_session_given_as_an_expression_is_refused(moved):
+    """Threat: `update(session_id=F(...))` or `update(state=F(...))` leaves
+    the database to work out a value apply() must check and announce."""
+    instance, _ = moved
+    with pytest.raises(ValueError, match="plain values"):
+        StrategyInstance.objects.filter(pk=instance.pk).update(session_id=F("session_id") + 1)
+    with pytest.raises(ValueError, match="plain values"):
+        StrategyInstance.objects.filter(pk=instance.pk).update(state=F("previous_state"))
+
+
+def test_the_id_cannot_be_rewritten(moved):
+    """Threat: `update(id=...)` renumbered a row under the dashboard: the
+    old id stayed as a ghost, the new one was never announced."""
+    instance, _ = moved
+    with pytest.raises(ValueError, match="managed by the model"):
+        StrategyInstance.objects.filter(pk=instance.pk).update(id=instance.pk + 100)
+    assert StrategyInstance.objects.filter(pk=instance.pk).exists()
