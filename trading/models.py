@@ -3,7 +3,7 @@
 import copy
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models, router, transaction
 
 from trading import states
 from trading.exceptions import TransitionConflict
@@ -84,13 +84,16 @@ class StrategyInstance(models.Model):
         }
 
     def save(self, *args, update_fields=None, reason="", **kwargs):
-        """New rows are inserted as usual; an existing row is written through
-        the queryset's conditional update, so a save that would move the
-        state checks the transition table and can't race another writer."""
-        if self._state.adding:
+        """New rows are only ever inserted (an unsaved object given an
+        existing id would otherwise make Django UPDATE that row, past the
+        transition table, the version and the dashboard); an existing row is
+        written through the queryset's conditional update, so a save that
+        would move the state checks the transition table and can't race
+        another writer."""
+        if self._state.adding or self.pk is None or kwargs.get("force_insert"):
             registry.get(self.strategy)  # UnknownStrategy: the field's rule, for shells too
             with transaction.atomic(using=kwargs.get("using")):
-                super().save(*args, update_fields=update_fields, **kwargs)
+                super().save(*args, update_fields=update_fields, **dict(kwargs, force_insert=True))
                 StateTransition.for_creation(self).save()
             self._remember_loaded()
             return
@@ -106,6 +109,15 @@ class StrategyInstance(models.Model):
         if not changes:
             return
         self._write(changes, loaded.get("state", self.state), reason)
+
+    def delete(self, using=None, keep_parents=False):
+        """Deletes the row as it is now, locked: a stale copy would announce
+        its removal to a session it has left, or with a version its
+        dashboards have already passed (and so ignore)."""
+        using = using or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            self.refresh_from_db(using=using, from_queryset=type(self).objects.select_for_update())
+            return super().delete(using=using, keep_parents=keep_parents)
 
     def transition_to(self, state, reason=""):
         """Move this instance to `state` (IllegalTransition, TransitionConflict)."""

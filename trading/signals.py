@@ -54,4 +54,4 @@ def announce_save(sender, instance, created, update_fields, raw, using, moved_fr
 @receiver(post_delete, sender=StrategyInstance, dispatch_uid="trading.announce_delete")
 def announce_delete(sender, instance, using, **kwargs):
     if instance.is_live:
-        _publish("instance_removed", payloads.removed(instance), instance.session_id, using)
+        _publish("instance_removed", payloads.deleted(instance), instance.session_id, using)

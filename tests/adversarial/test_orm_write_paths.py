@@ -6,11 +6,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from streams import publish
 from trading import states
-from trading.exceptions import BulkWriteNotSupported, UnknownStrategy
+from trading.exceptions import BulkWriteNotSupported, IllegalTransition, UnknownStrategy
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +235,72 @@ def test_the_id_cannot_be_rewritten(moved):
     with pytest.raises(ValueError, match="managed by the model"):
         StrategyInstance.objects.filter(pk=instance.pk).update(id=instance.pk + 100)
     assert StrategyInstance.objects.filter(pk=instance.pk).exists()
+
+
+# Threat 4: other ORM paths --------------------------------------------------
+
+
+def test_an_unsaved_object_with_a_taken_id_cannot_overwrite_the_row(moved, trading_session):
+    """Threat: `StrategyInstance(pk=<existing>, state="in_position", ...).save()`
+    made Django UPDATE the existing row: no transition check, the version
+    reset to 1, nothing announced."""
+    instance, _ = moved
+    forged = StrategyInstance(pk=instance.pk, session=trading_session, strategy="pump",
+                              symbol="A", state="in_position", created_at=instance.created_at,
+                              state_changed_at=instance.created_at)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        forged.save()
+    instance.refresh_from_db()
+    assert (instance.state, instance.version) == ("monitoring", 2)
+
+
+def test_deleting_a_stale_copy_removes_the_row_where_it_is_now(moved, other_session, announce):
+    """Threat: `instance.delete()` on a copy loaded before the instance moved
+    announced `instance_removed` to the old session with the old version:
+    the new session kept a ghost row. (And a removal repeating the row's
+    version is dropped by a client that ignores versions not above the
+    highest seen: a delete takes the next one.)"""
+    instance, (_, new, every) = moved
+    stale = StrategyInstance.objects.get(pk=instance.pk)
+    _filter_update_id(instance, other_session)
+    new.apply([("instance_added", str(other_session.pk), {"id": str(instance.pk),
+                "session_id": str(other_session.pk), "version": 4})])
+    events = announce(stale.delete)
+    assert [(type_, int(session), data["version"]) for type_, session, data in events] == [
+        ("instance_removed", other_session.pk, 5)]
+    assert new.apply(events) == {} and not StrategyInstance.objects.exists()
+
+
+def test_update_or_create_goes_through_the_write_path(moved, announce):
+    """Checked, already safe: `update_or_create` of an existing row saves
+    through the write path, so it checks the table and is announced."""
+    instance, _ = moved
+    with pytest.raises(IllegalTransition):
+        StrategyInstance.objects.update_or_create(pk=instance.pk, defaults={"state": "exiting"})
+    events = announce(lambda: StrategyInstance.objects.update_or_create(
+        pk=instance.pk, defaults={"state": "signal_detected"}))
+    assert [(type_, data["version"]) for type_, _, data in events] == [("state_change", 3)]
+
+
+def test_select_for_update_then_update_goes_through_the_write_path(moved, announce):
+    """Checked, already safe: `select_for_update().update(state=...)` is the
+    same queryset, so it checks the table and is announced."""
+    instance, _ = moved
+    rows = StrategyInstance.objects.select_for_update().filter(pk=instance.pk)
+    with pytest.raises(IllegalTransition), transaction.atomic():
+        rows.update(state="exiting")
+    events = announce(lambda: rows.update(state="stopped"))
+    assert [(type_, data["version"]) for type_, _, data in events] == [("instance_removed", 3)]
+
+
+def test_deleting_instances_in_bulk_removes_each_live_one(moved, trading_session, announce):
+    """Threat: `QuerySet.delete()` announced each live row with the version
+    its dashboards already hold, which a client ignoring versions not above
+    the highest seen drops. (Per-row post_delete itself is safe: a model
+    with delete receivers is never fast-deleted.)"""
+    instance, _ = moved
+    StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="B",
+                                    state="stopped")
+    events = announce(lambda: StrategyInstance.objects.all().delete())
+    assert [(type_, data["id"], data["version"]) for type_, _, data in events] == [
+        ("instance_removed", str(instance.pk), 3)]
