@@ -3,8 +3,10 @@
 Every write (a model `save()`, `QuerySet.update()`, `bulk_create()`) ends in
 `apply()`: it locks the rows, checks each state move against the transition
 table, bumps `version` in the database, records each transition, and sends
-`post_save` for every row it changed, so the ORM signal handlers see bulk
-writes too and no write path can skip the dashboard.
+`post_save` for every row it changed (with the session a moved row left),
+so the ORM signal handlers see bulk writes too and no write path can skip
+the dashboard. What it cannot check (upserts, `bulk_update`, expressions
+for the checked fields, the managed fields) it refuses.
 """
 
 from django.db import connections, models, transaction
@@ -46,7 +48,9 @@ class StrategyInstanceQuerySet(models.QuerySet):
         now = timezone.now()
         with transaction.atomic(using=self.db):
             rows = list(self._locked().values_list("pk", "state", "session_id"))
-            moving = [(pk, state) for pk, state, _ in rows if target is not None and state != target]
+            moving = [
+                (pk, state) for pk, state, _ in rows if target is not None and state != target
+            ]
             for _, state in moving:
                 check_transition(state, target)
             moving_pks = {pk for pk, _ in moving}

@@ -39,7 +39,8 @@ def announce_save(sender, instance, created, update_fields, raw, using, moved_fr
         was_live = live
     if moved_from is not None:
         if was_live:
-            _publish("instance_removed", payloads.moved_out(instance, moved_from), moved_from, using)
+            removed = payloads.moved_out(instance, moved_from)
+            _publish("instance_removed", removed, moved_from, using)
         if live:
             _publish("instance_added", payloads.instance(instance), instance.session_id, using)
     elif was_live and live:
