@@ -2,7 +2,7 @@
 
 With the in-memory layer (no REDIS_URL) only the process running daphne can
 reach browsers. `manage.py serve` announces its address in a file
-(STREAMS_RELAY_FILE, under var/); a process with no server of its own (a
+(STREAMS_RELAY_FILE, under var/, 0600); a process with no server of its own (a
 manage.py command, a shell) posts each event, not yet numbered, to that
 server over loopback, signed with SECRET_KEY. The server publishes it as if
 it were its own, so it takes the next `seq` like every other event.
@@ -15,6 +15,8 @@ import os
 import urllib.request
 
 from django.conf import settings
+
+from config.private_files import write_private
 
 SIGNATURE_HEADER = "X-Streams-Signature"
 PATH = "/_streams/relay"
@@ -32,7 +34,7 @@ def announce(url):
     """Called by `serve` once it listens."""
     path = settings.STREAMS_RELAY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    write_private(path, json.dumps({"url": url, "pid": os.getpid()}))
 
 
 def withdraw():
