@@ -1,7 +1,7 @@
 """`GET /healthz`: is this process able to serve streams? And the embedded
 mode's relay endpoint (streams/relay.py)."""
 
-import json
+import logging
 
 from django.conf import settings
 from django.db import connection
@@ -12,6 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 from streams import hub, relay
 from streams.errors import ProtocolError
 from streams.publish import publish
+
+logger = logging.getLogger(__name__)
 
 LOOPBACK = {"127.0.0.1", "::1"}
 
@@ -52,17 +54,20 @@ def healthz(request):
 @require_POST
 def relay_event(request):
     """Takes an event from another process of this machine (embedded mode
-    only; signed with SECRET_KEY) and publishes it here."""
+    only; sealed by streams.relay: signed, fresh, used once) and publishes
+    it here."""
     if settings.REDIS_URL:
         raise Http404("the relay only exists without REDIS_URL")
-    if request.META.get("REMOTE_ADDR") not in LOOPBACK or not relay.verify(
-        request.body, request.headers.get(relay.SIGNATURE_HEADER)
-    ):
+    if request.META.get("REMOTE_ADDR") not in LOOPBACK:
         return JsonResponse({"error": "forbidden"}, status=403)
     try:
-        event = json.loads(request.body)
+        event = relay.unseal(request.body, request.headers.get(relay.SIGNATURE_HEADER))
+    except relay.Refused as exc:
+        logger.warning("streams relay: refused a request: %s", exc)
+        return JsonResponse({"error": "forbidden"}, status=403)
+    try:
         publish(event["stream"], event["type"], event["data"],
                 conflate_key=event.get("conflate_key"), **event.get("keys", {}))
-    except (ValueError, KeyError, TypeError, ProtocolError) as exc:
+    except (KeyError, TypeError, ProtocolError) as exc:
         return JsonResponse({"error": f"bad event: {exc}"}, status=400)
     return JsonResponse({"accepted": 1}, status=202)
