@@ -12,6 +12,10 @@ with a key derived from SECRET_KEY for this use only (salted_hmac). The
 server takes a request within WINDOW seconds of its timestamp and only
 once, so a request captured on the way (a proxy's log, a packet capture)
 cannot be replayed, then or later.
+
+A request the server did not take is lost for its clients: the event never
+got a `seq`, so they see no gap. `forward` therefore keeps each failure,
+and the command that published says so and fails (trading.management.base).
 """
 
 import json
@@ -20,6 +24,7 @@ import os
 import secrets
 import threading
 import time
+import urllib.error
 import urllib.request
 
 from django.conf import settings
@@ -127,8 +132,13 @@ def _announced():
         return None
 
 
+_failures = []
+
+
 def forward(url, event):
-    """Posts one event; raises OSError if the server did not take it."""
+    """Posts one event (a streams.publish.Event). A failure is logged and
+    kept for `take_failures`, not raised: the publisher goes on with the
+    next event."""
     body, signature = seal(
         {"stream": event.stream, "type": event.type, "data": event.data,
          "keys": event.keys, "conflate_key": event.conflate_key}
@@ -137,5 +147,25 @@ def forward(url, event):
         url + PATH, data=body, method="POST",
         headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature},
     )
-    with urllib.request.urlopen(request, timeout=5) as reply:
-        reply.read()
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            reply.read()
+    except urllib.error.HTTPError as exc:
+        _fail(url, f"refused it with HTTP {exc.code}" + (
+            " (does it run with another SECRET_KEY?)" if exc.code == 403 else ""))
+    except OSError as exc:
+        _fail(url, f"could not be reached: {getattr(exc, 'reason', exc)}")
+
+
+def _fail(url, why):
+    failure = f"the server announced at {url} {why}"
+    logger.warning("streams relay: an event is lost: %s", failure)
+    _failures.append(failure)
+
+
+def take_failures():
+    """What went wrong since the last call (one line per lost event),
+    oldest first."""
+    taken = list(_failures)
+    del _failures[: len(taken)]
+    return taken
