@@ -18,6 +18,7 @@ got a `seq`, so they see no gap. `forward` therefore keeps each failure,
 and the command that published says so and fails (trading.management.base).
 """
 
+import heapq
 import json
 import logging
 import os
@@ -81,20 +82,24 @@ def unseal(body, signature):
 
 class Nonces:
     """The nonces of the requests taken within the last WINDOW seconds:
-    older ones need no memory, their timestamp refuses them already."""
+    older ones need no memory, their timestamp refuses them already. A heap
+    by expiry keeps forgetting cheap under a burst of relayed events."""
 
     def __init__(self):
-        self._expiries = {}
+        self._nonces = set()
+        self._by_expiry = []
         self._lock = threading.Lock()
 
     def add(self, nonce, expiry):
         """False if `nonce` is already here."""
         now = time.time()
         with self._lock:
-            self._expiries = {n: e for n, e in self._expiries.items() if e >= now}
-            if nonce in self._expiries:
+            while self._by_expiry and self._by_expiry[0][0] < now:
+                self._nonces.discard(heapq.heappop(self._by_expiry)[1])
+            if nonce in self._nonces:
                 return False
-            self._expiries[nonce] = expiry
+            self._nonces.add(nonce)
+            heapq.heappush(self._by_expiry, (expiry, nonce))
             return True
 
 

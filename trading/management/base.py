@@ -12,6 +12,9 @@ from streams import relay
 from streams.publish import publisher
 from trading.exceptions import TradingError
 
+# How long a command waits for its events to leave before it exits.
+FLUSH_SECONDS = 10
+
 
 class TradingCommand(BaseCommand):
     """Subclasses implement `run(**options)` returning a dict or a list of
@@ -52,10 +55,11 @@ class TradingCommand(BaseCommand):
         some were lost. Only relayed events (streams/relay.py) can be lost
         unnoticed: their clients never see a gap, so the exit code is the
         one place left to say it. The changes themselves are saved."""
-        if not publisher().flush():
+        if not publisher().flush(FLUSH_SECONDS):
             raise CommandError(
-                "saved, but the events of this change were still on their way to "
-                "the dashboard after 10 s; its clients may miss them until they resubscribe"
+                "saved, but the events of this change were still on their way to the "
+                f"dashboard after {FLUSH_SECONDS} s; its clients may miss them until they "
+                "resubscribe"
             )
         failures = relay.take_failures()
         if failures:
