@@ -15,12 +15,14 @@ from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.logging import build_logging
+from config.private_files import make_private, private_dir, private_sqlite, write_private
 from streams.redis_clients import connection_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of an embedded run: SQLite file, logs, collected static files.
+# Private to this account (config/private_files.py).
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
+private_dir(VAR_DIR)
 
 DEBUG = env_bool("DEBUG", False)
 # Production sets SECRET_KEY. Without it, a key made once for this checkout
@@ -30,16 +32,9 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     _key_file = VAR_DIR / "secret_key"
     if not _key_file.exists():
-        # Written aside, then linked: a process starting meanwhile sees no
-        # file or the whole key, never half of one.
-        _draft = VAR_DIR / f".secret_key.{os.getpid()}"
-        _draft.write_text(get_random_secret_key())
-        _draft.chmod(0o600)
-        try:
-            os.link(_draft, _key_file)
-        except FileExistsError:
-            pass
-        _draft.unlink()
+        # The first process to start writes it; the others read that one.
+        write_private(_key_file, get_random_secret_key(), overwrite=False)
+    make_private(_key_file)
     SECRET_KEY = _key_file.read_text().strip()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -106,6 +101,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
+    private_sqlite(DATABASES["default"]["NAME"])
     # A file, not memory: tests start daphne and writers in other processes.
     # One per test process, so parallel runs don't share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
