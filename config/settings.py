@@ -208,6 +208,19 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
+
+
+def _positive_int(name, default):
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}={value} must be a whole number of at least 1")
+    return value
+
+
+# POST /api/logs/: the CPU time a request may spend on its body before it
+# is refused with 413 (logs.budget).
+LOGS_REQUEST_CPU_MS = _positive_int("LOGS_REQUEST_CPU_MS", 500)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

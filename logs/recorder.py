@@ -50,10 +50,19 @@ def _line_fields(row):
     }
 
 
-def record(entries, *, user=None, user_agent=""):
+def _rows(entries, user, user_agent, budget):
+    for entry in entries:
+        if entry["level"] in KEPT_LEVELS:
+            budget.check()
+            yield _row(entry, user, user_agent)
+
+
+def record(entries, *, budget, user=None, user_agent=""):
     """Stores the WARNING-and-above `entries` (validated, see
-    logs.serializers) and returns how many were kept and dropped."""
-    rows = [_row(entry, user, user_agent) for entry in entries if entry["level"] in KEPT_LEVELS]
+    logs.serializers) and returns how many were kept and dropped. Every row
+    is scrubbed before any is stored, so a spent `budget` (TooCostly, 413)
+    leaves nothing behind."""
+    rows = list(_rows(entries, user, user_agent, budget))
     if rows:
         FrontendLogEntry.objects.bulk_create(rows)
         for row in rows:

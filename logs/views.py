@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from logs.budget import CPUBudget
 from logs.parsers import BoundedJSONParser
 from logs.recorder import record
 from logs.serializers import validated_entries
@@ -27,9 +28,12 @@ class FrontendLogView(APIView):
     parser_classes = [BoundedJSONParser]
 
     def post(self, request):
-        entries = validated_entries(self.body(request))
+        budget = CPUBudget()
+        entries = validated_entries(self.body(request), budget)
         user = request.user if request.user.is_authenticated else None
-        outcome = record(entries, user=user, user_agent=request.headers.get("User-Agent", ""))
+        outcome = record(
+            entries, budget=budget, user=user, user_agent=request.headers.get("User-Agent", "")
+        )
         return Response(
             {"accepted": outcome.accepted, "dropped": outcome.dropped},
             status=status.HTTP_202_ACCEPTED,

@@ -1,0 +1,61 @@
+"""Attacks on `POST /api/logs/` (PROTOCOL.md, "Frontend logs (HTTP)"), made
+the way an anonymous client on the internet would make them."""
+
+import json
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from logs.models import FrontendLogEntry
+from logs.parsers import MAX_BODY_BYTES
+from logs.serializers import MAX_MESSAGE_BYTES
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/logs/"
+
+# Texts that made the old scrubbing patterns rescan a run from each of its
+# word starts, or that push a lookahead or a keyword alternation hardest;
+# the last one gives every pattern something to look at.
+WORST_TEXTS = [
+    "a-", "-", "=", "a", "eyJ-", "password-", "x-token", "token ", "eyJa.", "bearer =",
+    "Authorization token bearer eyJ password secret api-key session-id a-",
+]
+
+
+def post_json(body, client=None, **extra):
+    client = client or APIClient()
+    return client.post(URL, json.dumps(body), content_type="application/json", **extra)
+
+
+def worst_batch():
+    """As many entries of the worst texts as fit in the largest body
+    accepted, each message at its size limit."""
+    entries = []
+    while True:
+        text = WORST_TEXTS[len(entries) % len(WORST_TEXTS)]
+        message = (text * MAX_MESSAGE_BYTES)[:MAX_MESSAGE_BYTES]
+        candidate = entries + [{"level": "error", "message": message}]
+        if len(json.dumps({"entries": candidate})) > MAX_BODY_BYTES:
+            return {"entries": entries}
+        entries = candidate
+
+
+def test_a_max_size_batch_of_pathological_messages_is_scrubbed_fast():
+    """Threat: quadratic secret scrubbing. One 8 KiB `a-a-a-...` message
+    cost 1.6 s of CPU on the process's only sync thread; a full body of
+    them held every other request for over a minute."""
+    batch = worst_batch()
+    client = APIClient()
+    post_json({"level": "info", "message": "warm-up"}, client)  # builds the middleware
+
+    # CPU time of this thread (the one the view runs on), which other
+    # processes busy on the machine hardly change; wall time would.
+    started = time.thread_time()
+    response = post_json(batch, client)
+    spent = time.thread_time() - started
+
+    assert response.status_code == 202, response.content
+    assert response.json()["accepted"] == len(batch["entries"]) > 20
+    assert spent < 0.5
