@@ -1,7 +1,9 @@
 """`POST /api/logs/`: PROTOCOL.md, "Frontend logs"."""
 
+from django.utils.http import parse_header_parameters
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,7 +31,8 @@ class FrontendLogView(APIView):
 
     def post(self, request):
         budget = CPUBudget()
-        entries = validated_entries(self.body(request), budget)
+        self.require_json(request)
+        entries = validated_entries(request.data, budget)
         user = request.user if request.user.is_authenticated else None
         outcome = record(
             entries, budget=budget, user=user, user_agent=request.headers.get("User-Agent", "")
@@ -40,11 +43,15 @@ class FrontendLogView(APIView):
         )
 
     @staticmethod
-    def body(request):
-        """The parsed body. DRF reads a body sent without Content-Type as
-        empty; this endpoint takes it as JSON, so `curl -d` works and a
-        body that is not JSON gets a 400 that says so. Any other type than
-        JSON still gets DRF's 415."""
-        if request.content_type or request.stream is None:
-            return request.data
-        return BoundedJSONParser().parse(request.stream, parser_context={"request": request})
+    def require_json(request):
+        """415 for anything but `application/json` (any parameters), a
+        missing Content-Type included. A page on another site can POST
+        here without asking (a form, `fetch` with `no-cors`) only with a
+        CORS-safelisted type, never JSON; DRF alone would also read a body
+        sent as `application/*` or `*/*`, or none at all, as empty data."""
+        media_type, _ = parse_header_parameters(request.content_type)
+        if media_type != "application/json":
+            raise UnsupportedMediaType(
+                request.content_type,
+                detail=f"Send the body as application/json, not {request.content_type or 'untyped'}.",
+            )

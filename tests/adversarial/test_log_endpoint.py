@@ -59,3 +59,23 @@ def test_a_max_size_batch_of_pathological_messages_is_scrubbed_fast():
     assert response.status_code == 202, response.content
     assert response.json()["accepted"] == len(batch["entries"]) > 20
     assert spent < 0.5
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    # No type at all (the test client's ""), what a page on another site
+    # may send without a CORS preflight (a form, `fetch(..., {mode:
+    # "no-cors"})`), and the wildcards DRF's own negotiation reads as JSON.
+    ["", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
+     "multipart/form-data; boundary=x", "application/*", "*/*"],
+)
+def test_a_cross_site_post_without_json_content_type_stores_nothing(content_type):
+    """Threat: cross-site writes. A body with no Content-Type was read as
+    JSON, so any web page could make its visitors' browsers store entries
+    (`fetch(url, {method: "POST", mode: "no-cors", body})`)."""
+    body = json.dumps({"level": "error", "message": "planted by another site"})
+
+    response = APIClient().generic("POST", URL, body, content_type=content_type)
+
+    assert response.status_code == 415
+    assert not FrontendLogEntry.objects.exists()

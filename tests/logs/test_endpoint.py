@@ -49,9 +49,9 @@ def test_it_takes_a_single_entry_without_a_batch(send, frontend_lines):
     assert len(frontend_lines()) == 1
 
 
-def test_it_takes_a_json_body_sent_without_content_type():
-    body = '{"level": "warn", "message": "curl -d"}'
-    response = APIClient().generic("POST", "/api/logs/", body, content_type="")
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_it_takes_json_with_parameters_in_any_case(send, content_type):
+    response = send({"level": "warn", "message": "x"}, content_type=content_type)
 
     assert response.status_code == 202
 
@@ -126,10 +126,13 @@ def test_it_keeps_a_forged_newline_inside_its_json_line(send, frontend_lines):
         assert raw not in lines[0]
 
 
-def test_it_refuses_a_body_of_another_type(send):
-    response = send("level=warn", content_type="application/x-www-form-urlencoded")
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", ""])
+def test_it_refuses_a_body_of_another_type_or_none(send, content_type):
+    response = send('{"level": "warn", "message": "x"}', content_type=content_type)
 
     assert response.status_code == 415
+    assert "application/json" in response.json()["detail"]
+    assert not FrontendLogEntry.objects.exists()
 
 
 def test_only_post_is_allowed(client):

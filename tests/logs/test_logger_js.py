@@ -238,6 +238,7 @@ def test_it_flushes_with_keepalive_when_the_page_goes_away(page, endpoint, leave
 
     assert [e["message"] for e in endpoint.entries] == ["leaving"]
     assert page.evaluate("window.keepalive") == [True]
+    assert endpoint.requests[0]["headers"]["content-type"] == "application/json"
 
 
 def test_it_captures_uncaught_errors_and_unhandled_rejections(page, endpoint):
