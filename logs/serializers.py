@@ -24,7 +24,9 @@ MAX_MESSAGE_BYTES = 8 * 1024
 MAX_CONTEXT_BYTES = 16 * 1024
 # The context object itself is level 1: {"a": {"b": 1}} is 2 deep.
 MAX_CONTEXT_DEPTH = 5
-MAX_COUNT = 1_000_000
+# A browser collapses at most this many identical messages into one entry
+# (logger.js starts another past it); more is a forged count.
+MAX_COUNT = 1_000
 
 # Wire names (case-insensitive) -> the names the server keeps.
 LEVELS = {

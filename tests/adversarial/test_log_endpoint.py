@@ -79,3 +79,39 @@ def test_a_cross_site_post_without_json_content_type_stores_nothing(content_type
 
     assert response.status_code == 415
     assert not FrontendLogEntry.objects.exists()
+
+
+def test_a_forged_count_is_refused_with_a_field_error():
+    """Threat: a faked `count`. One anonymous entry could claim a million
+    identical messages and skew every report made from the table."""
+    response = post_json({"level": "error", "message": "x", "count": 1_000_000})
+
+    assert response.status_code == 400
+    assert response.json() == {"count": ["Ensure this value is less than or equal to 1000."]}
+    assert not FrontendLogEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "number", ["1e400", "-1e400", "NaN", "Infinity", "-Infinity", "1" + "0" * 5000]
+)
+def test_a_number_the_server_cannot_hold_is_a_400(number):
+    """Threat: non-finite numbers. `1e400` parses to infinity, which no
+    store takes: it was a 500 (and a traceback in errors.log) per request."""
+    body = f'{{"level": "error", "message": "x", "context": {{"n": {number}}}}}'
+
+    response = APIClient().generic("POST", URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - ")
+    assert not FrontendLogEntry.objects.exists()
+
+
+def test_nesting_past_the_parsers_recursion_is_a_400():
+    """Threat: deep nesting, which makes the json module recurse until
+    RecursionError (a 500 if left uncaught)."""
+    body = '{"level": "error", "message": "x", "context": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = APIClient().generic("POST", URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert not FrontendLogEntry.objects.exists()
