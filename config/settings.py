@@ -159,6 +159,26 @@ else:
         }
     }
 
+# Django's cache holds the throttle history of POST /api/logs/
+# (logs.throttling) and nothing else, under an alias of its own. With Redis
+# every server process counts in the same place; without it, each process
+# counts alone (one process is all the embedded mode runs).
+if REDIS_URL:
+    _THROTTLE_CACHE = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{STREAMS_NAMESPACE}:throttle",
+        # Re-check a pooled connection idle this long before using it, so
+        # one made before a Redis restart doesn't fail a request.
+        "OPTIONS": {"health_check_interval": 30, "socket_connect_timeout": 5},
+    }
+else:
+    _THROTTLE_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": _THROTTLE_CACHE,
+}
+
 # Where `manage.py serve` announces itself in the embedded mode, so other
 # processes' events reach its clients (streams/relay.py).
 STREAMS_RELAY_FILE = Path(env_str("STREAMS_RELAY_FILE", str(VAR_DIR / "streams-server.json")))

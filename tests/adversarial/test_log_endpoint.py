@@ -10,10 +10,19 @@ from rest_framework.test import APIClient
 from logs.models import FrontendLogEntry
 from logs.parsers import MAX_BODY_BYTES
 from logs.serializers import MAX_MESSAGE_BYTES
+from tests.logs.throttle_support import count_under, fresh_throttling, set_rates
+from tests.processes import manage
+from tests.services import require
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/logs/"
+
+
+@pytest.fixture(autouse=True)
+def unthrottled(settings):
+    """Only the throttling tests meet a throttle, each with its own history."""
+    fresh_throttling(settings)
 
 # Texts that made the old scrubbing patterns rescan a run from each of its
 # word starts, or that push a lookahead or a keyword alternation hardest;
@@ -115,3 +124,29 @@ def test_nesting_past_the_parsers_recursion_is_a_400():
 
     assert response.status_code == 400
     assert not FrontendLogEntry.objects.exists()
+
+
+CHILD_POSTS_TWICE = """
+from django.test import Client
+client = Client(REMOTE_ADDR="203.0.113.7", HTTP_HOST="localhost")
+body = '{"level": "debug", "message": "from the other process"}'
+print([client.post("/api/logs/", body, content_type="application/json").status_code
+       for _ in range(2)])
+"""
+
+
+def test_two_server_processes_count_an_anonymous_client_together(settings):
+    """Threat: throttles counted per process. In DRF's default cache (local
+    memory) each daphne process kept its own count, so two processes let
+    a client send twice the anonymous rate, N processes N times."""
+    require("Redis", settings.REDIS_URL, "REDIS_URL is not set")
+    # As a server process started now has it: its settings would read this
+    # run's namespace (tests/conftest.py renames it after settings load).
+    count_under(settings, f"{settings.STREAMS_NAMESPACE}:throttle")
+    set_rates(settings, anon="2/min", user="2/min")
+
+    child = manage("shell", "--no-imports", "-c", CHILD_POSTS_TWICE, LOGS_THROTTLE_ANON="2/min")
+
+    assert child.stdout.strip() == "[202, 202]", child.stderr
+    response = post_json({"level": "debug", "message": "x"}, REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
