@@ -2,11 +2,16 @@
 the way an anonymous client on the internet would make them."""
 
 import json
+import logging
+import logging.config
+import stat
 import time
 
 import pytest
 from rest_framework.test import APIClient
 
+from config.logging import ERRORS_FILE, FRONTEND_FILE, build_logging
+from logs.jsonlines import FRONTEND_LOGGER
 from logs.models import FrontendLogEntry
 from logs.parsers import MAX_BODY_BYTES
 from logs.serializers import MAX_MESSAGE_BYTES
@@ -150,3 +155,48 @@ def test_two_server_processes_count_an_anonymous_client_together(settings):
     assert child.stdout.strip() == "[202, 202]", child.stderr
     response = post_json({"level": "debug", "message": "x"}, REMOTE_ADDR="203.0.113.7")
     assert response.status_code == 429
+
+
+@pytest.fixture
+def log_dir(tmp_path, settings):
+    """The project's logging, writing to a directory of this test's own."""
+    logging.config.dictConfig(build_logging(tmp_path, debug=False, max_bytes=2000, backups=2))
+    yield tmp_path
+    logging.config.dictConfig(settings.LOGGING)
+
+
+def test_anonymous_404s_and_429s_stay_out_of_errors_log(log_dir, settings, monkeypatch):
+    """Threat: errors.log flooding. Django logs every 4xx at WARNING, so
+    an anonymous client's 404s and 429s filled errors.log and rotation
+    rolled the real errors out of it. A 500 must still land there."""
+    set_rates(settings, anon="1/min", user="1/min")
+    client = APIClient(raise_request_exception=False)
+    for n in range(30):
+        assert client.get(f"/no-such-page-{n}/").status_code == 404
+        client.post(URL, "{}", content_type="application/json")
+    assert client.post(URL, "{}", content_type="application/json").status_code == 429
+
+    set_rates(settings, anon="100/min", user="100/min")
+    monkeypatch.setattr(FrontendLogEntry.objects, "bulk_create", lambda rows: 1 / 0)
+    assert post_json({"level": "error", "message": "x"}, client).status_code == 500
+
+    text = (log_dir / ERRORS_FILE).read_text()
+    assert "Not Found" not in text
+    assert "Bad Request" not in text
+    assert "Too Many Requests" not in text
+    assert "Internal Server Error: /api/logs/" in text
+    assert "ZeroDivisionError" in text
+
+
+def test_log_files_are_private_from_creation_and_after_rotation(log_dir):
+    """Threat: readable log files. errors.log and frontend-errors.log hold
+    user names, addresses and what browsers sent; under a 022 umask they
+    were created readable by every local user."""
+    for n in range(20):  # past max_bytes: both files roll over
+        logging.getLogger("some.library").error("server problem %d %s", n, "x" * 200)
+        logging.getLogger(FRONTEND_LOGGER).error("browser problem %d %s", n, "x" * 200)
+
+    files = sorted(log_dir.glob("*.log*"))
+    assert {f.name for f in files} >= {ERRORS_FILE, FRONTEND_FILE, f"{ERRORS_FILE}.1"}
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
