@@ -240,6 +240,9 @@ def _positive_int(name, default):
 # POST /api/logs/: the CPU time a request may spend on its body before it
 # is refused with 413 (logs.budget).
 LOGS_REQUEST_CPU_MS = _positive_int("LOGS_REQUEST_CPU_MS", 500)
+# Stored entries older than this are deleted as new ones come in
+# (logs.retention).
+LOGS_RETENTION_DAYS = _positive_int("LOGS_RETENTION_DAYS", 30)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -6,14 +6,17 @@ import logging
 import logging.config
 import stat
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.logging import ERRORS_FILE, FRONTEND_FILE, build_logging
 from logs.jsonlines import FRONTEND_LOGGER
 from logs.models import FrontendLogEntry
 from logs.parsers import MAX_BODY_BYTES
+from logs.retention import retention
 from logs.serializers import MAX_MESSAGE_BYTES
 from tests.logs.throttle_support import count_under, fresh_throttling, set_rates
 from tests.processes import manage
@@ -200,3 +203,20 @@ def test_log_files_are_private_from_creation_and_after_rotation(log_dir):
     assert {f.name for f in files} >= {ERRORS_FILE, FRONTEND_FILE, f"{ERRORS_FILE}.1"}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_entries_past_the_retention_are_deleted_without_a_cron(settings, monkeypatch):
+    """Threat: unbounded growth. Anonymous clients can store entries
+    forever, and only a `prune_logs` someone remembered to schedule ever
+    deleted them: the table and its disk grew without end."""
+    settings.LOGS_RETENTION_DAYS = 30
+    for n in range(3):
+        assert post_json({"level": "error", "message": f"planted {n}"}).status_code == 202
+    # A month and a day pass (the rows age; the process's clock moves on).
+    FrontendLogEntry.objects.update(received_at=timezone.now() - timedelta(days=31))
+    monkeypatch.setattr(retention, "clock", lambda: timezone.now() + timedelta(days=1))
+    monkeypatch.setattr(retention, "due", retention.due)  # restored afterwards
+
+    post_json({"level": "error", "message": "today"})
+
+    assert list(FrontendLogEntry.objects.values_list("message", flat=True)) == ["today"]
