@@ -15,7 +15,9 @@ tests can build the same thing for a temporary directory.
 - the console: INFO and above, DEBUG too when DEBUG is on.
 
 Both files are created private (0600): they hold users' names, addresses
-and whatever the browsers sent. Both rotate by size. RotatingFileHandler rotates per process, so with
+and whatever the browsers sent.
+
+Both rotate by size. RotatingFileHandler rotates per process, so with
 several server processes use one file per process or an external logrotate
 (copytruncate). Each record reaches the file as one write() on an O_APPEND
 file, so on a local filesystem lines from several processes do not

@@ -15,7 +15,7 @@ import time
 
 from django.conf import settings
 
-from logs.exceptions import TooCostly
+from logs.exceptions import PayloadTooLarge
 
 
 class CPUBudget:
@@ -27,6 +27,8 @@ class CPUBudget:
         self.deadline = self.clock() + self.limit_ms / 1000
 
     def check(self):
-        """Raises TooCostly (413) once the budget is spent."""
+        """Raises PayloadTooLarge (413) once the budget is spent."""
         if self.clock() > self.deadline:
-            raise TooCostly(self.limit_ms)
+            raise PayloadTooLarge(
+                f"Checking this request took over {self.limit_ms} ms of CPU", "too_costly"
+            )

@@ -35,7 +35,7 @@ class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = stream.read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(MAX_BODY_BYTES)
+            raise PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES} bytes", "too_large")
         try:
             text = codecs.decode(body, get_encoding(parser_context or {}))
             return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)

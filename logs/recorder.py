@@ -62,7 +62,7 @@ def _rows(entries, user, user_agent, budget):
 def record(entries, *, budget, user=None, user_agent=""):
     """Stores the WARNING-and-above `entries` (validated, see
     logs.serializers) and returns how many were kept and dropped. Every row
-    is scrubbed before any is stored, so a spent `budget` (TooCostly, 413)
+    is scrubbed before any is stored, so a spent `budget` (PayloadTooLarge, 413)
     leaves nothing behind."""
     rows = list(_rows(entries, user, user_agent, budget))
     if rows:

@@ -48,8 +48,9 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 def refuse_unstorable(text):
     found = _UNSTORABLE.search(text)
     if found:
+        code_point = f"U+{ord(found.group()):04X}"
         raise serializers.ValidationError(
-            f"Null characters and lone surrogates are not allowed (found U+{ord(found.group()):04X}).",
+            f"Null characters and lone surrogates are not allowed (found {code_point}).",
             code="unstorable",
         )
 
@@ -187,7 +188,7 @@ class BatchSerializer(serializers.Serializer):
 def validated_entries(data, budget):
     """The entries of a parsed body; raises ValidationError (400) with an
     error per field (`{"entries": {"3": {"level": [...]}}}` for a batch),
-    or TooCostly (413) once the request's CPUBudget is spent."""
+    or PayloadTooLarge (413) once the request's CPUBudget is spent."""
     context = {"budget": budget}
     if isinstance(data, dict) and "entries" in data:
         batch = BatchSerializer(data=data, context=context)

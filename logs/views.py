@@ -51,7 +51,7 @@ class FrontendLogView(APIView):
         sent as `application/*` or `*/*`, or none at all, as empty data."""
         media_type, _ = parse_header_parameters(request.content_type)
         if media_type != "application/json":
+            sent = request.content_type or "untyped"
             raise UnsupportedMediaType(
-                request.content_type,
-                detail=f"Send the body as application/json, not {request.content_type or 'untyped'}.",
+                request.content_type, detail=f"Send the body as application/json, not {sent}."
             )

@@ -12,10 +12,12 @@
  * leave in batches: every `flushInterval` ms, at once when `batchSize` are
  * waiting, and with `fetch(..., {keepalive: true})` when the page is hidden
  * or left. Identical messages within `dedupeWindow` ms become one entry
- * with a `count` (a new one past `maxCount`). A full queue drops its oldest entry and the next batch
- * says how many were dropped. A 429 pauses sending for its `Retry-After`.
- * Everything sent is clamped below the server's limits, so one odd entry
- * can never get a whole batch refused.
+ * with a `count` (a new one past `maxCount`). A full queue drops its
+ * oldest entry and the next batch says how many were dropped. A 429 pauses
+ * sending for its `Retry-After`. Everything sent is clamped below the
+ * server's limits, so one odd entry can never get a whole batch refused.
+ * Requests are same-origin `application/json`, as the server requires
+ * (415 otherwise); sendBeacon can't send that type, hence fetch keepalive.
  */
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 };
