@@ -173,7 +173,12 @@ if REDIS_URL:
         "OPTIONS": {"health_check_interval": 30, "socket_connect_timeout": 5},
     }
 else:
-    _THROTTLE_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    # A LOCATION of its own: local-memory caches with the same one share
+    # their store, and clearing the default cache must not reset throttles.
+    _THROTTLE_CACHE = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+    }
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": _THROTTLE_CACHE,
@@ -227,7 +232,6 @@ REST_FRAMEWORK = {
     # throttle).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
-
 
 
 def _positive_int(name, default):
