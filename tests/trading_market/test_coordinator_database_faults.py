@@ -15,10 +15,21 @@ from trading.models import StateTransition, StrategyInstance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-KILL_OTHER_BACKENDS = """
-SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid()
+BACKENDS = """
+SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
 """
+# Connections this process held before the coordinator started (other
+# threads' of earlier tests) are spared: killing them would fail later tests.
+KILL_NEW_BACKENDS = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)
+"""
+
+
+def backends():
+    with connection.cursor() as cursor:
+        cursor.execute(BACKENDS)
+        return [pid for (pid,) in cursor.fetchall()]
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT")
 
 
@@ -61,6 +72,7 @@ def test_killed_database_connections_cost_ticks_not_the_coordinator(trading_sess
         finally:
             connections.close_all()
 
+    spared = backends()
     thread = threading.Thread(target=run)
     thread.start()
     try:
@@ -68,7 +80,7 @@ def test_killed_database_connections_cost_ticks_not_the_coordinator(trading_sess
             ticked = coordinator.done
             wait_for(lambda: coordinator.done >= ticked + 10 or not thread.is_alive())
             with connection.cursor() as cursor:
-                cursor.execute(KILL_OTHER_BACKENDS)
+                cursor.execute(KILL_NEW_BACKENDS, [spared])
         ticked = coordinator.done
         wait_for(lambda: coordinator.done >= ticked + 20 or not thread.is_alive())
     finally:
