@@ -7,6 +7,26 @@ possible) until the feed ends, `ticks` are done or `stop` is set, then
 fresh from the database every tick, so one added, stopped or moved in the
 admin meanwhile is picked up on the next tick. Run one coordinator per
 session.
+
+The database may go away under it (a restart, `pg_terminate_backend`, a
+network blip): a tick that loses its connection is counted as failed and
+logged as a warning, the coordinator pauses `database_pause` seconds and
+goes on with a fresh connection, pacing the feed anew from there. Each tick
+starts with `close_old_connections()`, so with CONN_HEALTH_CHECKS a
+connection that died between ticks is replaced before use and costs nothing.
+
+Killed outright mid-tick (SIGKILL, a crash), it leaves the database
+consistent: every instance write is one conditional transaction of the
+model's write path (trading/querysets.py: the row locked, its state checked
+against the one it was read in and against the transition table, the state
+and the position in params saved together), so an instance is either
+before or after a legal move, never between. What is lost is the rest of
+that tick and `settle()`, so instances may be left signal_detected,
+entering, exiting or monitoring; those are runnable, and the next start
+reads them fresh and continues each from its saved state on its symbol's
+first tick (an entry is completed, an exit closed), settling them when it
+stops in turn. A buy or sell signal whose save committed just before the
+kill may not have been broadcast.
 """
 
 import logging
@@ -15,7 +35,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections
+from django.db import (
+    DatabaseError, InterfaceError, OperationalError, close_old_connections,
+)
 
 from trading import states
 from trading.coordinator.broadcast import broadcast_tick
@@ -26,6 +48,8 @@ from trading.models import StrategyInstance, TradingSession
 
 logger = logging.getLogger(__name__)
 
+# Losing the database (as opposed to a bug, or a row it refused).
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
 RUNNABLE = tuple(sorted(states.LIVE - {states.ERROR}))
 UNSETTLED = (states.SIGNAL_DETECTED, states.ENTERING, states.EXITING, states.MONITORING)
 
@@ -37,16 +61,22 @@ class RunResult:
     failed_ticks: int = 0
     skipped_rows: int = 0
     stopped: bool = False
-    states: dict = field(default_factory=dict)
+    states: dict | None = field(default_factory=dict)  # None: could not settle
 
     def summary(self):
+        ran = (
+            f"{'stopped' if self.stopped else 'finished'} after {self.ticks} ticks, "
+            f"{self.moves} state changes, {self.failed_ticks} failed ticks, "
+            f"{self.skipped_rows} bad feed rows skipped"
+        )
+        if self.states is None:
+            return (f"{ran}\nthe database was lost while settling, so instances may be "
+                    "left halfway: the next run continues them (see the log)")
         held = self.states.get(states.IN_POSITION, 0)
         halfway = sum(self.states.get(state, 0) for state in UNSETTLED)
         counts = ", ".join(f"{count} {state}" for state, count in sorted(self.states.items()))
         lines = [
-            f"{'stopped' if self.stopped else 'finished'} after {self.ticks} ticks, "
-            f"{self.moves} state changes, {self.failed_ticks} failed ticks, "
-            f"{self.skipped_rows} bad feed rows skipped",
+            ran,
             f"instances: {counts or 'none'}",
             f"{halfway} instance(s) could not be settled (see the log)" if halfway else
             "every instance is in a consistent state: none is left signal_detected, "
@@ -61,6 +91,10 @@ class RunResult:
 
 class Coordinator:
     timer = staticmethod(time.monotonic)
+
+    # Seconds to wait after losing the database, so a restart is given time
+    # and an outage is not hammered (nor the feed run through) tick by tick.
+    database_pause = 1.0
 
     def __init__(self, feed, session_ids=(), speed=1.0, conditions_every=2.0):
         self.feed = feed
@@ -117,8 +151,16 @@ class Coordinator:
                 due = started + (batch.timestamp - first) / self.speed
                 if stop.wait(max(0.0, due - self.timer())):
                     break
+            close_old_connections()
             try:
                 result.moves += self.step(batch)
+            except CONNECTION_ERRORS as exc:
+                result.failed_ticks += 1
+                logger.warning("coordinator: tick at %s lost the database (%s); pausing %g s",
+                               batch.timestamp, str(exc).strip(), self.database_pause)
+                close_old_connections()
+                stop.wait(self.database_pause)
+                first = None  # pace anew rather than rush the missed ticks
             except Exception:
                 result.failed_ticks += 1
                 logger.exception("coordinator: tick at %s failed; going on", batch.timestamp)
@@ -126,8 +168,23 @@ class Coordinator:
             result.ticks += 1
         result.stopped = stop.is_set()
         result.skipped_rows = self.feed.skipped
-        result.states = self.settle()
+        result.states = self._settle_retrying()
         return result
+
+    def _settle_retrying(self, attempts=3):
+        """settle(), tried again while the database is lost; past that the
+        instances stay as they are (consistent) for the next start."""
+        for attempt in range(1, attempts + 1):
+            close_old_connections()
+            try:
+                return self.settle()
+            except DatabaseError as exc:
+                logger.warning("coordinator: settling lost the database (%s), attempt %d of %d",
+                               str(exc).strip(), attempt, attempts)
+                if attempt < attempts:
+                    time.sleep(self.database_pause)
+        logger.error("coordinator: could not settle the instances; the next start continues them")
+        return None
 
     def settle(self):
         """Called when the run ends (see driver.stand_down); returns the

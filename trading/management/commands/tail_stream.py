@@ -3,8 +3,10 @@
 A plain protocol client (PROTOCOL.md) over the `websockets` library: it
 authenticates with a DRF token, subscribes, and prints every message of the
 subscription as one JSON line (`subscribed`, `full_update`, then events),
-sending `ping` every heartbeat interval. It does not reconnect: a dropped
-connection ends it with an error, so a script sees the failure.
+sending `ping` every heartbeat interval. Once connected it rides out server
+restarts and dropped connections (streams/client.py), reporting each
+reconnect as one JSON line on stderr, so stdout carries only the protocol's
+messages; it ends with an error when signed out (4401) or refused.
 
 The token comes from STREAMS_TOKEN, or a prompt that does not echo it,
 never from the command line: any account of the machine can read a
@@ -17,22 +19,14 @@ import getpass
 import json
 import sys
 import threading
-import time
 
-import websockets
 from django.core.management.base import BaseCommand, CommandError
-from websockets.asyncio.client import connect
 
 from config.env import env_str
+from streams.client import StreamClient, StreamEnded
 from trading.management.process import stop_on_signals
 
 DEFAULT_URL = "ws://127.0.0.1:8080/ws"
-CLOSE_REASONS = {
-    4401: "unauthenticated: the token is unknown or its user inactive",
-    4408: "closed for silence (heartbeat timeout)",
-    4429: "closed for sending too many frames",
-    1013: "server overloaded or this client too slow",
-}
 
 
 def parse_params(pairs):
@@ -106,56 +100,22 @@ class Command(BaseCommand):
         other than `count` or `stop`."""
         stop = stop or threading.Event()
         write = write or self.stdout.write
-        try:
-            async with connect(
-                url, additional_headers={"Authorization": f"Token {token}"}, open_timeout=10
-            ) as socket:
-                return await self._follow(socket, stream, params, count, stop, write)
-        except websockets.ConnectionClosed as exc:
-            code = exc.rcvd.code if exc.rcvd else 1006
-            reason = CLOSE_REASONS.get(code, exc.rcvd.reason if exc.rcvd else "connection lost")
-            raise CommandError(f"{url} closed the connection ({code}): {reason}") from None
-        except websockets.InvalidURI:
-            raise CommandError(f"{url!r} is not a ws:// or wss:// URL") from None
-        except websockets.InvalidStatus as exc:
-            raise CommandError(
-                f"{url} refused the WebSocket handshake: HTTP {exc.response.status_code}"
-            ) from None
-        except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
-            raise CommandError(f"cannot connect to {url}: {exc}") from None
-
-    async def _follow(self, socket, stream, params, count, stop, write):
-        welcome = await self._receive(socket)
-        if welcome.get("type") == "error":
-            await socket.wait_closed()
-            raise CommandError(f"refused: {welcome['data'].get('message')}")
-        streams = welcome["data"].get("streams", [])
-        if stream not in streams:
-            raise CommandError(f"unknown stream {stream!r}; valid streams: {', '.join(streams)}")
-        heartbeat = welcome["data"].get("heartbeat_interval", 20)
-        await socket.send(json.dumps(
-            {"action": "subscribe", "stream": stream, "params": params, "request_id": "tail"}
-        ))
         printed = 0
-        pinged = time.monotonic()
-        while not stop.is_set() and (count is None or printed < count):
-            if time.monotonic() - pinged >= heartbeat:
-                await socket.send(json.dumps({"action": "ping"}))
-                pinged = time.monotonic()
-            try:
-                text = await asyncio.wait_for(socket.recv(), 0.5)
-            except TimeoutError:
-                continue
-            message = json.loads(text)
-            if message.get("type") == "pong":
-                continue
-            if message.get("type") == "error":
-                data = message.get("data", {})
-                raise CommandError(f"{data.get('code')}: {data.get('message')}")
+
+        def on_message(text):
+            nonlocal printed
             write(text)
             printed += 1
-        return printed
+            if count is not None and printed >= count:
+                stop.set()
 
-    @staticmethod
-    async def _receive(socket):
-        return json.loads(await asyncio.wait_for(socket.recv(), 10))
+        def on_status(status):
+            self.stderr.write(json.dumps(status))
+
+        client = StreamClient(url, token, stream, params, stop=stop,
+                              on_message=on_message, on_status=on_status)
+        try:
+            await client.run()
+        except StreamEnded as exc:
+            raise CommandError(str(exc)) from None
+        return printed
