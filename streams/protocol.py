@@ -1,8 +1,8 @@
-"""The wire format of PROTOCOL.md version 1: envelopes, close codes, schemas.
+"""The wire format of PROTOCOL.md version 1: envelopes and close codes.
 
 Every server message is built here, so `stream`, `timestamp` and `data` can
-never be missing. The schemas are data (`SERVER_MESSAGES`) that the tests
-check every emitted message against: an undeclared field is a bug.
+never be missing; their types are declared in streams/messages.py, which
+the tests check every emitted message against.
 """
 
 import json
@@ -17,21 +17,6 @@ CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
-
-# type -> (required fields, optional fields) beyond the envelope's own.
-_ENVELOPE = {"type", "stream", "timestamp", "data"}
-_EVENT = {"seq", "epoch"}
-SERVER_MESSAGES = {
-    "welcome": (set(), set()),
-    "pong": (set(), {"request_id"}),
-    "error": (set(), {"request_id", "session_id"}),
-    "subscribed": ({"params"}, {"request_id", "session_id"}),
-    "unsubscribed": ({"params"}, {"request_id", "session_id"}),
-    "full_update": (_EVENT, {"request_id", "session_id"}),
-}
-# Every stream event (instance_added, ticker, ...) has this shape.
-EVENT_FIELDS = (_EVENT, {"session_id"})
-
 
 def now_iso():
     return iso(datetime.now(timezone.utc))
@@ -63,26 +48,6 @@ def error(code, text, *, stream=None, request_id=None):
     return message(
         "error", stream, {"code": code, "message": text}, request_id=request_id
     )
-
-
-def check_shape(body):
-    """Return a list of problems with one server message (empty when valid)."""
-    problems = []
-    missing = _ENVELOPE - body.keys()
-    if missing:
-        problems.append(f"missing {sorted(missing)}")
-    if not isinstance(body.get("stream"), str) or not body.get("stream"):
-        problems.append("stream must be a non-empty string")
-    if not isinstance(body.get("data"), dict):
-        problems.append("data must be an object")
-    required, optional = SERVER_MESSAGES.get(body.get("type"), EVENT_FIELDS)
-    absent = required - body.keys()
-    if absent:
-        problems.append(f"{body.get('type')} lacks {sorted(absent)}")
-    unknown = body.keys() - _ENVELOPE - required - optional
-    if unknown:
-        problems.append(f"{body.get('type')} has undeclared {sorted(unknown)}")
-    return problems
 
 
 def iso(moment):

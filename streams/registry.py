@@ -5,7 +5,7 @@ stream up by name and asks it to parse params, authorize, name its group and
 take its snapshot. `streams` itself knows no stream by name.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 from streams.errors import UnknownStream
@@ -25,6 +25,9 @@ class Stream:
         without one; runs in a worker thread. It depends on the scope only
         (`authorize` decides who may see it), so subscribers of one scope
         at one seq share a single snapshot (streams.snapshots).
+    events: {event type: pydantic model of its `data`}, what the stream
+        sends besides `full_update` (streams.messages checks against it).
+    snapshot_model: the pydantic model of the `full_update` data.
     conflate: seconds within which events with the same conflation key are
         merged, latest wins (0: never); or a zero-argument callable returning
         them, so a window taken from settings is read when events flow, not
@@ -37,6 +40,8 @@ class Stream:
     routes: Callable[[dict], list]
     authorize: Callable
     snapshot: Optional[Callable] = None
+    events: dict = field(default_factory=dict)
+    snapshot_model: Optional[type] = None
     conflate: Union[float, Callable[[], float]] = 0.0
     session_scoped: bool = False
 

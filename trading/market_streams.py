@@ -13,7 +13,7 @@ from django.conf import settings
 from streams import params as p
 from streams.errors import Forbidden
 from streams.registry import Stream, register
-from trading import market_store
+from trading import market_store, messages
 from trading.streams import authorize_session, live_instances, session_scope
 
 CONDITION_PROGRESS = "condition_progress"
@@ -100,10 +100,13 @@ def signals_snapshot(params):
     return {"signals": market_store.store().recent(signals_key(params["session_id"]))}
 
 
-for name, snapshot, conflate in (
-    (PUMP_INDICATORS, pump_indicators_snapshot, conflate_window),
-    (MARKET_DATA, market_data_snapshot, conflate_window),
-    (LIQUIDATIONS, liquidations_snapshot, 0.0),
+for name, snapshot, conflate, events, snapshot_model in (
+    (PUMP_INDICATORS, pump_indicators_snapshot, conflate_window,
+     {"indicators": messages.Indicators}, messages.IndicatorsSnapshot),
+    (MARKET_DATA, market_data_snapshot, conflate_window,
+     {"ticker": messages.Ticker}, messages.TickersSnapshot),
+    (LIQUIDATIONS, liquidations_snapshot, 0.0,
+     {"liquidation": messages.Liquidation}, messages.LiquidationsSnapshot),
 ):
     register(
         Stream(
@@ -113,13 +116,16 @@ for name, snapshot, conflate in (
             routes=symbol_routes,
             authorize=authorize_signed_in,
             snapshot=snapshot,
+            events=events,
+            snapshot_model=snapshot_model,
             conflate=conflate,
         )
     )
 
-for name, snapshot in (
-    (CONDITION_PROGRESS, condition_progress_snapshot),
-    (SIGNALS, signals_snapshot),
+for name, snapshot, events, snapshot_model in (
+    (CONDITION_PROGRESS, condition_progress_snapshot,
+     {"condition_progress": messages.ConditionProgress}, messages.ConditionsSnapshot),
+    (SIGNALS, signals_snapshot, {"signal": messages.Signal}, messages.SignalsSnapshot),
 ):
     register(
         Stream(
@@ -129,6 +135,8 @@ for name, snapshot in (
             routes=one_session_routes,
             authorize=authorize_session,
             snapshot=snapshot,
+            events=events,
+            snapshot_model=snapshot_model,
             session_scoped=True,
         )
     )

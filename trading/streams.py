@@ -3,7 +3,7 @@
 from streams import params as p
 from streams.errors import Forbidden, InvalidParams
 from streams.registry import Stream, register
-from trading import payloads, states
+from trading import messages, payloads, states
 from trading.models import StrategyInstance, TradingSession
 
 
@@ -54,6 +54,12 @@ register(
         routes=session_routes,
         authorize=authorize_session,
         snapshot=state_machines_snapshot,
+        events={
+            "instance_added": messages.Instance,
+            "state_change": messages.Instance,
+            "instance_removed": messages.InstanceRemoved,
+        },
+        snapshot_model=messages.InstancesSnapshot,
         session_scoped=True,
     )
 )

@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
-from streams import hub, protocol
+from streams import hub, messages
 from streams.publish import publisher
 
 
@@ -30,8 +30,7 @@ class Client:
         if output["type"] == "websocket.close":
             raise ConnectionClosed(output.get("code"))
         body = json.loads(output["text"])
-        problems = protocol.check_shape(body)
-        assert not problems, f"{body} breaks the protocol: {problems}"
+        messages.validate(body)  # raises, naming the field, when it breaks the protocol
         return body
 
     async def receive_type(self, type_, timeout=2):

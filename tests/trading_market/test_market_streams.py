@@ -160,19 +160,24 @@ async def test_market_streams_refuse_bad_params(connect, owner, stream, params, 
     assert error["data"]["code"] == "invalid_params" and message in error["data"]["message"]
 
 
+def indicators(symbol, score):
+    return {"symbol": symbol, "price": 1.0, "change_1m_pct": 0.0, "change_5m_pct": 0.0,
+            "volume_ratio": 1.0, "pump_score": score}
+
+
 async def test_conflation_keeps_the_latest_value_per_symbol(connect, owner, settings):
     settings.STREAMS_CONFLATE_SECONDS = 0.3
     client = await connect(owner)
     await client.subscribe("pump_indicators")
     for score in (10, 20, 30):
-        publish("pump_indicators", "indicators", {"symbol": "BTCUSDT", "pump_score": score},
+        publish("pump_indicators", "indicators", indicators("BTCUSDT", score),
                 conflate_key="BTCUSDT", symbol="BTCUSDT")
-    publish("pump_indicators", "indicators", {"symbol": "ETHUSDT", "pump_score": 5},
+    publish("pump_indicators", "indicators", indicators("ETHUSDT", 5),
             conflate_key="ETHUSDT", symbol="ETHUSDT")
     await client.nothing(0.15)  # nothing before the window closes
     received = sorted([(await client.receive())["data"] for _ in range(2)],
                       key=lambda data: data["symbol"])
-    assert received == [{"symbol": "BTCUSDT", "pump_score": 30}, {"symbol": "ETHUSDT", "pump_score": 5}]
+    assert received == [indicators("BTCUSDT", 30), indicators("ETHUSDT", 5)]
     await client.nothing(0.4)
 
 

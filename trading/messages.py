@@ -1,0 +1,111 @@
+"""The `data` of every trading stream's messages, as PROTOCOL.md promises
+it (streams.messages explains the models' role). Each stream's
+registration names its event models and its snapshot model from here."""
+
+from typing import Literal, Optional, Union
+
+from pydantic import Field
+
+from streams.messages import Strict
+from trading import states
+
+State = Literal[states.STATES]
+Number = Union[int, float]
+
+
+class Instance(Strict):
+    """`instance_added`, `state_change`, and each row of a full_update."""
+
+    id: str
+    session_id: str
+    strategy: str
+    symbol: str
+    state: State
+    previous_state: Optional[State]
+    version: int = Field(ge=1)
+    updated_at: str
+    state_changed_at: str
+
+
+class InstanceRemoved(Strict):
+    id: str
+    session_id: str
+    version: int = Field(ge=1)
+    state: State
+
+
+class InstancesSnapshot(Strict):
+    instances: list[Instance]
+
+
+class Condition(Strict):
+    name: str
+    value: Optional[Number]
+    threshold: Optional[Number]
+    progress: float = Field(ge=0, le=1)
+    met: bool
+
+
+class ConditionProgress(Strict):
+    instance_id: str
+    conditions: list[Condition]
+
+
+class ConditionRow(ConditionProgress):
+    symbol: str
+    strategy: str
+
+
+class ConditionsSnapshot(Strict):
+    instances: list[ConditionRow]
+
+
+class Indicators(Strict):
+    symbol: str
+    price: Number
+    change_1m_pct: Number
+    change_5m_pct: Number
+    volume_ratio: Number
+    pump_score: Number
+
+
+class IndicatorsSnapshot(Strict):
+    indicators: list[Indicators]
+
+
+class Ticker(Strict):
+    symbol: str
+    price: Number
+    bid: Number
+    ask: Number
+    volume_24h: Number
+
+
+class TickersSnapshot(Strict):
+    tickers: list[Ticker]
+
+
+class Liquidation(Strict):
+    symbol: str
+    side: Literal["long", "short"]
+    price: Number
+    quantity: Number
+    value_usd: Number
+    timestamp: str
+
+
+class LiquidationsSnapshot(Strict):
+    liquidations: list[Liquidation]
+
+
+class Signal(Strict):
+    instance_id: str
+    symbol: str
+    side: str
+    reason: str
+    price: Number
+    timestamp: str
+
+
+class SignalsSnapshot(Strict):
+    signals: list[Signal]
