@@ -48,10 +48,3 @@ def test_every_unit_verifies(units):
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
 
-
-def test_the_daphne_template_keeps_sockets_open_and_takes_the_proxys_address():
-    """The two flags this deployment depends on (docs/deploy.md)."""
-    unit = (UNITS / "trading-monitor-daphne@.service").read_text()
-    assert "--websocket_timeout -1" in unit
-    assert "--proxy-headers --proxy-headers-host X-Real-IP" in unit
-    assert "--port %i" in unit
