@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "streams",
     "trading",
@@ -224,6 +226,19 @@ REST_FRAMEWORK = {
     # for a client's address; 0 trusts none (so the header can't dodge a
     # throttle).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# /api/schema/ and its Redoc page /api/docs/. Redoc's files come from the
+# sidecar package, served like every static file: a CDN would be one more
+# host the desk's browsers must reach, and one more party trusted with a
+# page on the desk's origin.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trading monitor REST API",
+    "DESCRIPTION": "The HTTP side; the streams are described in docs/protocol.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",
 }
 
 LANGUAGE_CODE = "en-us"

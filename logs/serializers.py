@@ -15,6 +15,7 @@ client can send more.
 import json
 
 from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
@@ -36,6 +37,9 @@ LEVELS = {
 }
 
 
+@extend_schema_field(
+    {"type": "string", "description": "DEBUG, INFO, WARN, WARNING, ERROR or CRITICAL, any case."}
+)
 class LevelField(serializers.Field):
     default_error_messages = {
         "invalid": "Must be a string: one of DEBUG, INFO, WARN, ERROR, CRITICAL.",

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from logs.parsers import BoundedJSONParser
 from logs.recorder import record
+from logs.schema import frontend_log_schema
 from logs.serializers import validated_entries
 from logs.throttling import AnonLogThrottle, UserLogThrottle
 
@@ -26,6 +27,7 @@ class FrontendLogView(APIView):
     throttle_classes = [AnonLogThrottle, UserLogThrottle]
     parser_classes = [BoundedJSONParser]
 
+    @frontend_log_schema
     def post(self, request):
         entries = validated_entries(self.body(request))
         user = request.user if request.user.is_authenticated else None
