@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run run-scaled test install install-dev browser-deps bench
+.PHONY: run run-scaled test install install-dev system-deps bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,17 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-# Debian's chromium for the browser tests (Playwright cannot download its own here).
-browser-deps:
-	@test -x /usr/bin/chromium || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "WARNING: could not install chromium; browser tests will be skipped (CI: fail)"; }
+# Debian's packages the tests drive: chromium (Playwright cannot download its
+# own here) and nginx (tests/deploy runs the shipped site). Missing ones are
+# skipped by the tests, and fail them under CI.
+SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/sbin/nginx:nginx
+system-deps:
+	@missing=$$(for dep in $(SYSTEM_DEPS); do test -x $${dep%%:*} || echo $${dep#*:}; done); \
+	test -z "$$missing" || { \
+	  echo "installing Debian's $$missing for the tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	  || { echo "WARNING: could not install $$missing; their tests will be skipped (CI: fail)"; \
+	       test -z "$$CI"; }; }
 
 # One process: daphne and the coordinator on the in-memory layer.
 run: export DEBUG ?= 1
@@ -46,7 +51,7 @@ run-scaled: install
 	trap 'kill -TERM $$c $$a $$b 2>/dev/null; wait; exit 0' INT TERM; \
 	wait
 
-test: install-dev browser-deps
+test: install-dev system-deps
 	$(PY) -m pytest
 
 $(VENV)/.bench: $(VENV)/.dev requirements-bench.txt

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "streams",
     "trading",
@@ -249,6 +251,19 @@ REST_FRAMEWORK = {
     # for a client's address; 0 trusts none (so the header can't dodge a
     # throttle).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# /api/schema/ and its Redoc page /api/docs/. Redoc's files come from the
+# sidecar package, served like every static file: a CDN would be one more
+# host the desk's browsers must reach, and one more party trusted with a
+# page on the desk's origin.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trading monitor REST API",
+    "DESCRIPTION": "The HTTP side; the streams are described in docs/protocol.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",
 }
 
 
@@ -272,8 +287,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# Where collectstatic gathers the files nginx serves in production
+# (docs/deploy.md): outside var/, which only this account may read.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

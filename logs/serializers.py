@@ -16,6 +16,7 @@ import json
 import re
 
 from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
@@ -55,6 +56,9 @@ def refuse_unstorable(text):
         )
 
 
+@extend_schema_field(
+    {"type": "string", "description": "DEBUG, INFO, WARN, WARNING, ERROR or CRITICAL, any case."}
+)
 class LevelField(serializers.Field):
     default_error_messages = {
         "invalid": "Must be a string: one of DEBUG, INFO, WARN, ERROR, CRITICAL.",

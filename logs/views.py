@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from logs.budget import CPUBudget
 from logs.parsers import BoundedJSONParser
 from logs.recorder import record
+from logs.schema import frontend_log_schema
 from logs.serializers import validated_entries
 from logs.throttling import AnonLogThrottle, UserLogThrottle
 
@@ -29,6 +30,7 @@ class FrontendLogView(APIView):
     throttle_classes = [AnonLogThrottle, UserLogThrottle]
     parser_classes = [BoundedJSONParser]
 
+    @frontend_log_schema
     def post(self, request):
         budget = CPUBudget()
         self.require_json(request)

@@ -1,6 +1,6 @@
 """Debian's chromium driven by Playwright's sync API, for every browser test
 (tests/logs, tests/browser). Playwright cannot download its own browser
-here; `make browser-deps` installs Debian's."""
+here; `make system-deps` installs Debian's."""
 
 import os
 

@@ -19,22 +19,24 @@ def free_port():
 class Daphne:
     """daphne serving config.asgi on 127.0.0.1:`port`, sharing the test
     database; `restart()` keeps the port so clients can reconnect.
+    `options` are more daphne flags (e.g. those of the deployed unit).
 
     Its console output goes to a file (`log_path`, appended to across
     restarts; a temporary file by default), never to a pipe: nobody reads a
     pipe while the server runs, and a full one would block daphne mid-test.
     """
 
-    def __init__(self, port=None, log_path=None, **env):
+    def __init__(self, port=None, log_path=None, options=(), **env):
         self.port = port or free_port()
         self.log_path = log_path
+        self.options = list(options)
         self.env = {"DEBUG": "1", **env}
         self.process = None
         self.output = None
 
     def argv(self):
         return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                "config.asgi:application"]
+                *self.options, "config.asgi:application"]
 
     @property
     def url(self):
