@@ -155,3 +155,35 @@ def validate(body):
         raise ValueError(f"stream {stream.name!r} declares no event {type_!r}")
     _check(Event, dict(body, type=type_))
     _check(data_model, body["data"])
+
+
+# Client frames (parsed by streams/frames.py; declared here for the AsyncAPI
+# document) ------------------------------------------------------------------
+
+
+class Since(Strict):
+    seq: int = Field(ge=0)
+    epoch: str = Field(min_length=1, max_length=64)
+
+
+class Subscribe(Strict):
+    action: Literal["subscribe"]
+    stream: str
+    params: dict = {}
+    request_id: Union[str, int, None] = None
+    since: Optional[Since] = None
+
+
+class Unsubscribe(Strict):
+    action: Literal["unsubscribe"]
+    stream: str
+    params: dict = {}
+    request_id: Union[str, int, None] = None
+
+
+class Ping(Strict):
+    action: Literal["ping"]
+    request_id: Union[str, int, None] = None
+
+
+CLIENT_FRAMES = {"subscribe": Subscribe, "unsubscribe": Unsubscribe, "ping": Ping}

@@ -4,5 +4,6 @@ from streams import relay, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("api/asyncapi.yaml", views.asyncapi_document, name="asyncapi"),
     path(relay.PATH.lstrip("/"), views.relay_event, name="streams-relay"),
 ]

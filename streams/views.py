@@ -1,19 +1,20 @@
-"""`GET /healthz`: is this process able to serve streams? And the embedded
-mode's relay endpoint (streams/relay.py)."""
+"""`GET /healthz`: is this process able to serve streams? The embedded
+mode's relay endpoint (streams/relay.py), and the protocol's AsyncAPI
+document."""
 
 import logging
 
+import yaml
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-
-from streams import hub, relay
-from streams.errors import ProtocolError
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from streams import asyncapi, hub, relay
+from streams.errors import ProtocolError
 from streams.publish import publish
 
 logger = logging.getLogger(__name__)
@@ -95,3 +96,11 @@ def relay_event(request):
     except (KeyError, TypeError, ProtocolError) as exc:
         return JsonResponse({"error": f"bad event: {exc}"}, status=400)
     return JsonResponse({"accepted": 1}, status=202)
+
+
+@require_GET
+def asyncapi_document(request):
+    """The WebSocket protocol in AsyncAPI 3, for this host (public, like
+    the OpenAPI schema: it describes the protocol, not anyone's data)."""
+    text = yaml.safe_dump(asyncapi.document(request.get_host()), sort_keys=False)
+    return HttpResponse(text, content_type="application/yaml")
