@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.postgres,
 ]
 
-RECOVERY = 4  # seconds of writes after the fault ends, before the writer stops
+RECOVERY = 3  # seconds of writes after the fault ends, before the writer stops
 
 
 def finish(rig):
