@@ -15,11 +15,14 @@ from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.logging import build_logging
+from config.private_files import make_private, private_dir, private_sqlite, write_private
+from streams.redis_clients import connection_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of an embedded run: SQLite file, logs, collected static files.
+# Private to this account (config/private_files.py).
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
+private_dir(VAR_DIR)
 
 DEBUG = env_bool("DEBUG", False)
 # Production sets SECRET_KEY. Without it, a key made once for this checkout
@@ -29,16 +32,9 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     _key_file = VAR_DIR / "secret_key"
     if not _key_file.exists():
-        # Written aside, then linked: a process starting meanwhile sees no
-        # file or the whole key, never half of one.
-        _draft = VAR_DIR / f".secret_key.{os.getpid()}"
-        _draft.write_text(get_random_secret_key())
-        _draft.chmod(0o600)
-        try:
-            os.link(_draft, _key_file)
-        except FileExistsError:
-            pass
-        _draft.unlink()
+        # The first process to start writes it; the others read that one.
+        write_private(_key_file, get_random_secret_key(), overwrite=False)
+    make_private(_key_file)
     SECRET_KEY = _key_file.read_text().strip()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -97,10 +93,15 @@ _SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Health checks: a connection PostgreSQL dropped (a restart) is replaced
+# before use instead of failing the next query.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
+    private_sqlite(DATABASES["default"]["NAME"])
     # A file, not memory: tests start daphne and writers in other processes.
     # One per test process, so parallel runs don't share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
@@ -136,12 +137,10 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
+                        **connection_options(),
                         # redis-py 8 times reads out after 5 s, which kills
                         # the layer's blocking reads on an idle connection.
                         "socket_timeout": None,
-                        "socket_connect_timeout": 5,
-                        "socket_keepalive": True,
-                        "health_check_interval": 30,
                         # redis-py raises past max_connections instead of
                         # waiting; leave head-room for connect bursts.
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
@@ -178,6 +177,12 @@ STREAMS_ALLOWED_ORIGINS = env_list("STREAMS_ALLOWED_ORIGINS", [])
 # again, besides the checks that changes to users, tokens and ownership
 # trigger at once (streams/access.py).
 STREAMS_AUTH_RECHECK_SECONDS = env_int("STREAMS_AUTH_RECHECK_SECONDS", 3)
+# How often each server process sends itself a probe through the channel
+# layer; three unanswered ones close its sockets with 1012 (streams/hub.py).
+STREAMS_LAYER_PROBE_SECONDS = env_int("STREAMS_LAYER_PROBE_SECONDS", 1)
+# How long the publisher retries an event while Redis is away before it gives
+# up on it (the scope then starts a new epoch, so clients resync).
+STREAMS_PUBLISH_RETRY_SECONDS = env_int("STREAMS_PUBLISH_RETRY_SECONDS", 60)
 # A scope's seq counter lives this long after its last event or subscribe;
 # one nobody watches then disappears (and restarts in a new epoch).
 STREAMS_SEQ_TTL_SECONDS = env_int("STREAMS_SEQ_TTL_SECONDS", 3600)

@@ -98,6 +98,11 @@ class StreamConsumer(AsyncConsumer):
         await self.send_json(proto.error(errors.Unauthenticated.code, reason))
         await self.transport.close(proto.CLOSE_UNAUTHENTICATED)
 
+    async def close_for_resync(self):
+        """Called by the hub when events may have been lost on their way to
+        this process: the client reconnects and resyncs."""
+        await self.transport.close(proto.CLOSE_SERVICE_RESTART)
+
     async def close_quiet_client(self):
         """Called by the hub when the client sent nothing for 3 heartbeats."""
         await self.transport.close(proto.CLOSE_HEARTBEAT_TIMEOUT)
@@ -195,6 +200,10 @@ class StreamConsumer(AsyncConsumer):
 
     async def subscribe(self, frame):
         stream, raw, normalized, key = lookup(frame)
+        if not self.hub.layer_ok:
+            raise errors.Unavailable(
+                "events cannot reach this server right now; retry", stream=stream.name
+            )
         try:
             await in_pool(stream.authorize)(self.user, normalized)
         except (errors.Forbidden, errors.InvalidParams) as exc:

@@ -7,6 +7,13 @@ each server process (one hub per event loop) joins a group once, receives an
 event once, and hands the same pre-encoded text frame to each local
 subscriber. The hub also watches sequence gaps (counted and logged, so a
 drop is never silent) and closes sockets whose client went quiet.
+
+A hub also probes its own path through the layer: a Redis restart drops
+pub/sub subscriptions and events published meanwhile without a trace, and
+an event that never arrives leaves no gap to see until the next one. When
+its probes stop coming back, the hub closes its sockets with 1012 and
+answers subscribes `unavailable` until they do: every client then knows,
+reconnects, and resyncs from a snapshot taken once the layer works again.
 """
 
 import asyncio
@@ -24,6 +31,11 @@ logger = logging.getLogger(__name__)
 
 FRAME = "stream.frame"
 CONTROL = "stream.control"
+PROBE = "stream.probe"
+# Probes (one per STREAMS_LAYER_PROBE_SECONDS) that may be outstanding before
+# the layer counts as lost. Counted in ticks of this process's own loop, so
+# a process that was frozen does not take its own pause for a lost layer.
+PROBES_LOST = 5
 
 
 class Hub:
@@ -43,7 +55,12 @@ class Hub:
         self._timers = {}
         self._lock = asyncio.Lock()
         self._tasks = []
+        self._undiscarded = set()
         self.starting = None
+        self.layer_ok = True
+        self._probes_sent = 0
+        self._awaited = set()
+        self._trouble_at = 0
 
     async def start(self):
         self.channel = await self.layer.new_channel("hub.")
@@ -51,6 +68,7 @@ class Hub:
             asyncio.ensure_future(self._read()),
             asyncio.ensure_future(self._sweep()),
             asyncio.ensure_future(self._recheck()),
+            asyncio.ensure_future(self._probe()),
         ]
 
     async def stop(self):
@@ -73,6 +91,7 @@ class Hub:
             members = self.members.get(group)
             if members is None:
                 await self.layer.group_add(group, self.channel)
+                self._undiscarded.discard(group)
                 members = self.members[group] = {}
             members[consumer] = None
 
@@ -86,7 +105,17 @@ class Hub:
                 del self.members[group]
                 self._release(group)
                 self._last_seq.pop(group, None)
-                await self.layer.group_discard(group, self.channel)
+                await self._discard(group)
+
+    async def _discard(self, group):
+        """Leaves a group in the layer. Never raises: a socket that leaves
+        while the layer is away must still leave its other groups; the
+        group is discarded again by the next sweep."""
+        try:
+            await self.layer.group_discard(group, self.channel)
+        except Exception as exc:
+            self._undiscarded.add(group)
+            logger.warning("hub: could not leave %s in the layer (%s); will retry", group, exc)
 
     # Delivery -----------------------------------------------------------
 
@@ -104,9 +133,18 @@ class Hub:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
                 continue
-            await self.dispatch(message)
+            try:
+                await self.dispatch(message)
+            except Exception:
+                # One message lost (the clients' seq rule sees the gap),
+                # never the process's delivery.
+                self.stats["dispatch_errors"] += 1
+                logger.exception("hub: could not hand on a message; it is lost")
 
     async def dispatch(self, message):
+        if message.get("type") == PROBE:
+            self._probe_returned(message["n"])
+            return
         if message.get("type") != FRAME:
             await self._fan_out(message)
             return
@@ -204,6 +242,54 @@ class Hub:
             if consumer.last_seen < deadline:
                 self.stats["heartbeat_timeouts"] += 1
                 asyncio.ensure_future(consumer.close_quiet_client())
+
+    async def _probe(self):
+        interval = settings.STREAMS_LAYER_PROBE_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            await self.probe_once(2 * interval)
+
+    async def probe_once(self, timeout):
+        """Sends the next probe and judges the layer: troubled when a probe
+        cannot be sent, or one sent PROBES_LOST ticks ago has not come
+        back (lost on the way, as events would have been)."""
+        self._probes_sent += 1
+        n = self._probes_sent
+        self._awaited.add(n)  # before sending: it may come back first
+        try:
+            await asyncio.wait_for(self.layer.send(self.channel, {"type": PROBE, "n": n}), timeout)
+        except Exception as exc:
+            self._awaited.discard(n)
+            await self._troubled(n, f"a probe could not be sent ({type(exc).__name__})")
+        lost = {m for m in self._awaited if m <= n - PROBES_LOST}
+        if lost:
+            self._awaited -= lost
+            await self._troubled(n, f"{len(lost)} probe(s) never came back")
+        for group in list(self._undiscarded):
+            if group not in self.members:
+                self._undiscarded.discard(group)
+                await self._discard(group)
+
+    async def _troubled(self, n, why):
+        """Closes every socket with 1012, once per outage; the layer counts
+        as back when a probe sent after the last trouble returns."""
+        self._trouble_at = n
+        if not self.layer_ok:
+            return
+        self.layer_ok = False
+        self.stats["layer_outages"] += 1
+        logger.error(
+            "hub: events may have been lost on the channel layer (%s); closing %d "
+            "socket(s) with 1012 so their clients resync", why, len(self.consumers),
+        )
+        for consumer in list(self.consumers):
+            await consumer.close_for_resync()
+
+    def _probe_returned(self, n):
+        self._awaited.discard(n)
+        if not self.layer_ok and n > self._trouble_at:
+            self.layer_ok = True
+            logger.warning("hub: the channel layer delivers again")
 
     async def _recheck(self):
         """The safety net of streams.access: every connection's authority,

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 from streams import hub as hubs
 from streams import groups, registry, relay, sequence
+from streams.errors import is_transient
 from streams.protocol import encode, message
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class Publisher:
         self._queue = None
         self._lock = threading.Lock()
         self._conflated = {}
+        self._broken = set()
         self.warned_no_listener = False
 
     def submit(self, item):
@@ -152,17 +155,43 @@ class Publisher:
         session_id = event.keys.get("session_id") if stream.session_scoped else None
         for scope in stream.routes(event.keys):
             group = groups.stream_group(stream.name, scope)
-            epoch, seq = await sequence.store().next(group)
-            frame = encode(
-                message(
+            try:
+                epoch, seq = await self._persist(
+                    lambda: sequence.store().next(group, fresh=group in self._broken)
+                )
+                self._broken.discard(group)
+                frame = encode(message(
                     event.type, stream.name, event.data,
                     session_id=session_id, seq=seq, epoch=epoch,
+                ))
+                payload = {"type": hubs.FRAME, "group": group, "frame": frame,
+                           "seq": seq, "epoch": epoch}
+                await self._persist(lambda: self._send(group, payload))
+            except Exception:
+                # Its subscribers must not take the next event for the one
+                # after this: it starts a new epoch, and they resync.
+                self._broken.add(group)
+                logger.exception(
+                    "publisher: an event of %s was lost; the scope's next event "
+                    "starts a new epoch", group,
                 )
-            )
-            await self._send(
-                group,
-                {"type": hubs.FRAME, "group": group, "frame": frame, "seq": seq, "epoch": epoch},
-            )
+
+    async def _persist(self, attempt):
+        """`attempt()`, tried again while a store is away (a restart, a
+        failover), for up to STREAMS_PUBLISH_RETRY_SECONDS: later events
+        wait behind it, so order holds and nothing is numbered out of turn."""
+        deadline = self._loop.time() + settings.STREAMS_PUBLISH_RETRY_SECONDS
+        backoff = 0.1
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                if not is_transient(exc) or self._loop.time() + backoff > deadline:
+                    raise
+                logger.warning("publisher: %s: %s; retrying in %.1f s",
+                               type(exc).__name__, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
 
     @staticmethod
     def _alone():

@@ -1,9 +1,17 @@
 """Per-scope `seq`/`epoch` counters, shared by every server process.
 
-With Redis, each scope is one hash (`seq`, `epoch`) updated by a Lua script,
-so the number and the epoch move together: if Redis loses the hash (restart,
-eviction) the next event starts a new epoch and clients resync. Without
-Redis the counters live in this process, whose start is the epoch.
+A seq is never reused within an epoch (PROTOCOL.md): a client that has
+seen seq N ignores anything numbered N or less as old, so a counter that
+went backwards would make it skip events silently. With Redis each scope is
+one hash (`epoch`, `seq`, `run`) moved by a Lua script, and a new epoch
+starts whenever the counter could have gone backwards or skipped an event:
+- the hash is gone (a restart without data, eviction, expiry);
+- the hash was written by another Redis run (`run` is the server's run_id,
+  which changes on every restart and differs on a replica that took over):
+  data restored from AOF or RDB may lack the last increments;
+- the publisher asks for it (`fresh`): an event of that scope could not be
+  numbered or sent, so the next one must not look contiguous.
+Without Redis the counters live in this process, whose start is the epoch.
 """
 
 import asyncio
@@ -12,21 +20,25 @@ import uuid
 
 from django.conf import settings
 
+from streams.redis_clients import async_client
 
-# Both return {epoch, seq}, create the epoch when the hash is new, and keep
-# the hash ARGV[2] seconds past its last use: a scope nobody publishes to
-# or subscribes to disappears instead of costing a key forever.
-_NEXT = """
-redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+# KEYS[1] the scope's hash; ARGV: a new epoch id, the TTL, '1' to force a
+# new epoch. The hash lives ARGV[2] seconds past its last use, so a scope
+# nobody publishes to or subscribes to disappears.
+_PROLOGUE = """
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+local held = redis.call('HMGET', KEYS[1], 'epoch', 'run')
+if not held[1] or held[2] ~= run or ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'run', run, 'seq', 0)
+end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
+_NEXT = _PROLOGUE + """
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 return {redis.call('HGET', KEYS[1], 'epoch'), seq}
 """
-_CURRENT = """
-redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
-local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return {redis.call('HGET', KEYS[1], 'epoch'), tonumber(seq)}
+_CURRENT = _PROLOGUE + """
+return {redis.call('HGET', KEYS[1], 'epoch'), tonumber(redis.call('HGET', KEYS[1], 'seq'))}
 """
 
 
@@ -42,8 +54,11 @@ class LocalSequences:
         self._seqs = {}
         self._lock = threading.Lock()
 
-    async def next(self, group):
+    async def next(self, group, fresh=False):
         with self._lock:
+            if fresh:
+                # One counter for the process: a new epoch for every scope.
+                self.epoch, self._seqs = _new_epoch(), {}
             self._seqs[group] = self._seqs.get(group, 0) + 1
             return self.epoch, self._seqs[group]
 
@@ -66,15 +81,7 @@ class RedisSequences:
         loop = asyncio.get_running_loop()
         scripts = self._clients.get(loop)
         if scripts is None:
-            import redis.asyncio as redis
-
-            # redis-py's default pool raises past 100 connections; in a
-            # burst of 1,000 subscribes, wait for a connection instead.
-            pool = redis.BlockingConnectionPool.from_url(
-                self.url, max_connections=64, timeout=20, socket_timeout=5,
-                socket_connect_timeout=5, decode_responses=True,
-            )
-            client = redis.Redis(connection_pool=pool)
+            client = async_client(self.url, decode_responses=True)
             scripts = (client.register_script(_NEXT), client.register_script(_CURRENT))
             self._clients = {
                 lp: s for lp, s in self._clients.items() if not lp.is_closed()
@@ -82,12 +89,15 @@ class RedisSequences:
             self._clients[loop] = scripts
         return scripts
 
-    async def next(self, group):
-        epoch, seq = await self._scripts()[0](keys=[self.prefix + group], args=[_new_epoch(), self.ttl])
-        return epoch, int(seq)
+    async def next(self, group, fresh=False):
+        return await self._run(0, group, fresh)
 
     async def current(self, group):
-        epoch, seq = await self._scripts()[1](keys=[self.prefix + group], args=[_new_epoch(), self.ttl])
+        return await self._run(1, group, False)
+
+    async def _run(self, script, group, fresh):
+        args = [_new_epoch(), self.ttl, "1" if fresh else "0"]
+        epoch, seq = await self._scripts()[script](keys=[self.prefix + group], args=args)
         return epoch, int(seq)
 
 
@@ -100,7 +110,10 @@ def store():
     with _store_lock:
         if _store is None:
             url = getattr(settings, "REDIS_URL", None)
-            _store = RedisSequences(url, settings.STREAMS_NAMESPACE, settings.STREAMS_SEQ_TTL_SECONDS) if url else LocalSequences()
+            _store = (
+                RedisSequences(url, settings.STREAMS_NAMESPACE, settings.STREAMS_SEQ_TTL_SECONDS)
+                if url else LocalSequences()
+            )
         return _store
 
 

@@ -83,7 +83,7 @@ class Transport:
         if backlog > self.max_backlog:
             self.stats["slow_clients_closed"] += 1
             logger.warning("streams: closing a client %d bytes behind (1013)", backlog)
-            await self.close_slow()
+            await self.close(CLOSE_TRY_AGAIN_LATER)
 
     def _write(self, data):
         """Writes a frame to the `direct` protocol, at once when nothing is
@@ -128,20 +128,17 @@ class Transport:
         )
 
     async def close(self, code):
-        if not self.closed:
-            self.closed = True
-            await self.base_send({"type": "websocket.close", "code": code})
-
-    async def close_slow(self):
-        """Close with 1013 so the client reconnects and resyncs. autobahn's
-        `sendClose` only lets an application use 1000 and 3000-4999, though
-        RFC 6455 lets a server send 1013; `sendCloseFrame` is the same call
-        without that check."""
-        if self.protocol is None or not hasattr(self.protocol, "sendCloseFrame"):
-            await self.close(CLOSE_TRY_AGAIN_LATER)
+        """Closes with `code`. autobahn's `sendClose` lets an application
+        use only 1000 and 3000-4999, though RFC 6455 lets a server send
+        1012 and 1013, which tell the client to come back; `sendCloseFrame`
+        is the same call without that check."""
+        if self.closed:
             return
         self.closed = True
-        self.protocol.sendCloseFrame(code=CLOSE_TRY_AGAIN_LATER, isReply=False)
+        if code == 1000 or 3000 <= code <= 4999 or not hasattr(self.protocol, "sendCloseFrame"):
+            await self.base_send({"type": "websocket.close", "code": code})
+        else:
+            self.protocol.sendCloseFrame(code=code, isReply=False)
 
 
 class ServerSendMiddleware:

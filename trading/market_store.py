@@ -18,6 +18,8 @@ from collections import deque
 
 from django.conf import settings
 
+from streams.redis_clients import sync_client
+
 RECENT_CAP = 100
 TTL_SECONDS = 3600
 
@@ -59,12 +61,8 @@ class RedisMarketStore:
     snapshots run in worker threads."""
 
     def __init__(self, url, namespace):
-        import redis
-
         self.prefix = f"{namespace}:market:"
-        self.client = redis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True
-        )
+        self.client = sync_client(url, decode_responses=True)
 
     def put_latest(self, name, by_symbol):
         if not by_symbol:

@@ -3,14 +3,12 @@
 import copy
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models, router, transaction
 
 from trading import states
 from trading.exceptions import TransitionConflict
-from trading.querysets import StrategyInstanceQuerySet
-
-# Fields a user may change; everything else is managed by the write path.
-EDITABLE = ("session_id", "strategy", "symbol", "state", "conditions", "params")
+from trading.querysets import EDITABLE, StrategyInstanceQuerySet
+from trading.strategies import registry
 
 
 class TradingSessionQuerySet(models.QuerySet):
@@ -44,7 +42,7 @@ class TradingSession(models.Model):
 
 class StrategyInstance(models.Model):
     session = models.ForeignKey(TradingSession, on_delete=models.CASCADE, related_name="instances")
-    strategy = models.CharField(max_length=64)
+    strategy = models.CharField(max_length=64, validators=[registry.validate_name])
     symbol = models.CharField(max_length=30)
     state = models.CharField(max_length=20, choices=states.CHOICES, default=states.IDLE)
     previous_state = models.CharField(max_length=20, choices=states.CHOICES, blank=True, default="")
@@ -86,12 +84,16 @@ class StrategyInstance(models.Model):
         }
 
     def save(self, *args, update_fields=None, reason="", **kwargs):
-        """New rows are inserted as usual; an existing row is written through
-        the queryset's conditional update, so a save that would move the
-        state checks the transition table and can't race another writer."""
-        if self._state.adding:
+        """New rows are only ever inserted (an unsaved object given an
+        existing id would otherwise make Django UPDATE that row, past the
+        transition table, the version and the dashboard); an existing row is
+        written through the queryset's conditional update, so a save that
+        would move the state checks the transition table and can't race
+        another writer."""
+        if self._state.adding or self.pk is None or kwargs.get("force_insert"):
+            registry.get(self.strategy)  # UnknownStrategy: the field's rule, for shells too
             with transaction.atomic(using=kwargs.get("using")):
-                super().save(*args, update_fields=update_fields, **kwargs)
+                super().save(*args, update_fields=update_fields, **dict(kwargs, force_insert=True))
                 StateTransition.for_creation(self).save()
             self._remember_loaded()
             return
@@ -107,6 +109,15 @@ class StrategyInstance(models.Model):
         if not changes:
             return
         self._write(changes, loaded.get("state", self.state), reason)
+
+    def delete(self, using=None, keep_parents=False):
+        """Deletes the row as it is now, locked: a stale copy would announce
+        its removal to a session it has left, or with a version its
+        dashboards have already passed (and so ignore)."""
+        using = using or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            self.refresh_from_db(using=using, from_queryset=type(self).objects.select_for_update())
+            return super().delete(using=using, keep_parents=keep_parents)
 
     def transition_to(self, state, reason=""):
         """Move this instance to `state` (IllegalTransition, TransitionConflict)."""

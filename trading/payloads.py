@@ -38,3 +38,19 @@ def removed(obj):
         "version": obj.version,
         "state": obj.state,
     }
+
+
+def deleted(obj):
+    """The `instance_removed` of a deleted row: a delete is a change too, so
+    it takes the next version, and a client that ignores anything not above
+    the highest version seen still drops the row. The row is gone: no later
+    write can take that version."""
+    return dict(removed(obj), version=obj.version + 1)
+
+
+def moved_out(obj, old_session_id):
+    """The old session's `instance_removed` of a move between sessions: it
+    carries the first of the two versions the move took
+    (querysets.SESSION_MOVE_VERSIONS), the new session's `instance_added`
+    the second."""
+    return dict(removed(obj), session_id=str(old_session_id), version=obj.version - 1)

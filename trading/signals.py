@@ -18,36 +18,45 @@ STREAM = "state_machines"
 SHOWN = frozenset({"strategy", "symbol"})
 
 
-def _publish(type_, data, instance, using):
-    publish_on_commit(STREAM, type_, data, using=using, session_id=str(instance.session_id))
+def _publish(type_, data, session_id, using):
+    publish_on_commit(STREAM, type_, data, using=using, session_id=str(session_id))
 
 
 @receiver(post_save, sender=StrategyInstance, dispatch_uid="trading.announce_save")
-def announce_save(sender, instance, created, update_fields, raw, using, **kwargs):
+def announce_save(sender, instance, created, update_fields, raw, using, moved_from=None,
+                  **kwargs):
+    """`moved_from` is the old session of a row that `apply()` moved to
+    another one: its subscribers see the row leave, the new session's see
+    it arrive, in that order."""
     if raw:
         return
+    fields = frozenset(update_fields or ())
     live = instance.is_live
     if created:
-        if live:
-            _publish("instance_added", payloads.instance(instance), instance, using)
-        return
-    fields = frozenset(update_fields or ())
-    if "state" in fields:
+        was_live = False
+    elif "state" in fields:
         was_live = states.is_live(instance.previous_state)
-        if was_live and live:
-            _publish("state_change", payloads.instance(instance), instance, using)
-        elif was_live:
-            _publish("instance_removed", payloads.removed(instance), instance, using)
-        elif live:
-            _publish("instance_added", payloads.instance(instance), instance, using)
-    elif live and fields & SHOWN:
-        _publish("state_change", payloads.instance(instance), instance, using)
+    else:
+        was_live = live
+    if moved_from is not None:
+        if was_live:
+            removed = payloads.moved_out(instance, moved_from)
+            _publish("instance_removed", removed, moved_from, using)
+        if live:
+            _publish("instance_added", payloads.instance(instance), instance.session_id, using)
+    elif was_live and live:
+        if "state" in fields or fields & SHOWN:
+            _publish("state_change", payloads.instance(instance), instance.session_id, using)
+    elif was_live:
+        _publish("instance_removed", payloads.removed(instance), instance.session_id, using)
+    elif live:
+        _publish("instance_added", payloads.instance(instance), instance.session_id, using)
 
 
 @receiver(post_delete, sender=StrategyInstance, dispatch_uid="trading.announce_delete")
 def announce_delete(sender, instance, using, **kwargs):
     if instance.is_live:
-        _publish("instance_removed", payloads.removed(instance), instance, using)
+        _publish("instance_removed", payloads.deleted(instance), instance.session_id, using)
 
 
 @receiver(pre_save, sender=TradingSession, dispatch_uid="trading.recheck_previous_owner")

@@ -187,7 +187,7 @@ async def test_counters_of_scopes_nobody_watches_expire(connect, owner, settings
 
     from streams import sequence
 
-    sequence._store = None  # built again with this test's TTL
+    sequence.reset()  # built again with this test's TTL
     client = await connect(owner)
     await client.subscribe("market_data", {"symbol": "NOBODY1"})
     store = redis.Redis.from_url(settings.REDIS_URL)

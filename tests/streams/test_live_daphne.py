@@ -103,8 +103,9 @@ assert publisher().flush(30)
 
 
 async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_up(
-    redis_url, trading_session, subscriber
+    redis_url, trading_session, subscriber, staff, token_for
 ):
+    staff_token = await database_sync_to_async(token_for)(staff)
     with Daphne(REDIS_URL=redis_url, STREAMS_MAX_BACKLOG_BYTES=1_000_000) as server:
         async with subscriber(server, max_size=None) as (fast, _), \
                 subscriber(server, max_size=None, max_queue=1) as (slow, _):
@@ -124,5 +125,8 @@ async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_u
             # close handshake times out, else the connection is dropped
             # (1006); either way it reconnects and resyncs.
             assert closed.value.rcvd is None or closed.value.rcvd.code == 1013
-            with urllib.request.urlopen(server.url + "/healthz") as reply:
+            # The counters are for staff (streams/views.py healthz).
+            health = urllib.request.Request(
+                server.url + "/healthz", headers={"Authorization": f"Token {staff_token}"})
+            with urllib.request.urlopen(health) as reply:
                 assert json.load(reply)["streams"]["slow_clients_closed"] == 1

@@ -99,7 +99,7 @@ async def watched(connect, owner, trading_session, flush):
     await model.start()
     await model.settle()  # subscribed: the hub has joined the group
     instance = await db(StrategyInstance.objects.create)(
-        session=trading_session, strategy="p", symbol="A")
+        session=trading_session, strategy="pump", symbol="A")
     await flush()
     await model.settle()
     return model, instance, groups.stream_group("state_machines", f"session.{trading_session.pk}")
@@ -109,7 +109,7 @@ async def test_a_gap_makes_the_client_resync_to_the_database(watched, trading_se
     model, a, group = watched
     await lose_next_event(group)
     await db(a.transition_to)("monitoring")
-    await db(StrategyInstance.objects.create)(session=trading_session, strategy="p", symbol="B")
+    await db(StrategyInstance.objects.create)(session=trading_session, strategy="pump", symbol="B")
     await flush()
     await model.settle()
 
@@ -135,7 +135,7 @@ async def test_events_during_the_snapshot_are_held_until_after_it(connect, owner
     """An event published while the snapshot is being read comes after the
     full_update (and only if it is newer), never before it."""
     instance = await db(StrategyInstance.objects.create)(
-        session=trading_session, strategy="p", symbol="A")
+        session=trading_session, strategy="pump", symbol="A")
     stream = registry.get("state_machines")
     original = stream.snapshot
 

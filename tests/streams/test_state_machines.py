@@ -116,7 +116,7 @@ async def test_rolled_back_change_is_never_broadcast(connect, owner, trading_ses
     def fail_after_change():
         with pytest.raises(RuntimeError), transaction.atomic():
             StrategyInstance.objects.get(pk=instance.pk).transition_to("monitoring")
-            StrategyInstance.objects.create(session=trading_session, strategy="x", symbol="XRP")
+            StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="XRP")
             raise RuntimeError("rollback")
 
     await fail_after_change()

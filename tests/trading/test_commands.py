@@ -47,7 +47,7 @@ def test_human_output_is_one_readable_line(trading_session):
 
 @pytest.mark.parametrize("args, message", [
     (("create_session", "x", "--owner", "nobody"), "no user named 'nobody'"),
-    (("start_instance", "999", "--strategy", "p", "--symbol", "BTC"), "no trading session with id '999'"),
+    (("start_instance", "999", "--strategy", "pump", "--symbol", "BTC"), "no trading session with id '999'"),
     (("transition", "999", "idle"), "no strategy instance with id '999'"),
     (("transition", "abc", "idle"), "no strategy instance with id 'abc'"),
     (("stop_instance", "999"), "no strategy instance"),
@@ -59,7 +59,7 @@ def test_unknown_ids_and_users_are_clear_errors(db, args, message):
 
 
 def test_illegal_transition_is_a_clear_error(trading_session):
-    instance = StrategyInstance.objects.create(session=trading_session, strategy="p", symbol="BTC")
+    instance = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="BTC")
     with pytest.raises(CommandError, match="illegal transition idle -> in_position"):
         run("transition", instance.pk, "in_position")
     with pytest.raises(CommandError, match="unknown state 'flying'"):
@@ -68,7 +68,7 @@ def test_illegal_transition_is_a_clear_error(trading_session):
 
 def test_bad_symbol_is_a_clear_error(trading_session):
     with pytest.raises(CommandError, match="symbol"):
-        run("start_instance", trading_session.pk, "--strategy", "p", "--symbol", "BTC/USDT!")
+        run("start_instance", trading_session.pk, "--strategy", "pump", "--symbol", "BTC/USDT!")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -93,7 +93,7 @@ def test_managed_fields_cannot_be_bulk_written(instance):
 
 
 def test_bulk_update_checks_each_row(trading_session, instance):
-    other = StrategyInstance.objects.create(session=trading_session, strategy="p", symbol="ETH",
+    other = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="ETH",
                                             state="in_position")
     with pytest.raises(IllegalTransition):
         StrategyInstance.objects.filter(session=trading_session).update(state="monitoring")

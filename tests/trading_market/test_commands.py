@@ -26,19 +26,23 @@ def run(*args):
     return out.getvalue(), err.getvalue()
 
 
-def test_seed_demo_is_idempotent_and_prints_what_to_use():
-    first, warning = run("seed_demo")
+def test_seed_demo_is_idempotent_and_prints_what_to_use(tmp_path):
+    token_file = tmp_path / "demo.token"
+    first, warning = run("seed_demo", "--token-file", token_file)
     assert "password: " in first and "(unchanged" not in first
     assert ("no REDIS_URL" in warning) == (not settings.REDIS_URL)
-    again = json.loads(run("seed_demo", "--json")[0])
+    again = json.loads(run("seed_demo", "--json", "--token-file", token_file)[0])
     assert again["password"] is None and again["added"] == []
     assert again["instances"] == 5
     assert TradingSession.objects.filter(owner__username="demo").count() == 1
     assert {i.symbol for i in StrategyInstance.objects.all()} == {
         "BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT"}
-    assert f"tail_stream state_machines --param session_id={again['session_id']}" in first
-    reset = json.loads(run("seed_demo", "--reset-password", "--json")[0])
-    assert reset["password"] and reset["token"] == again["token"]
+    assert f'STREAMS_TOKEN="$(cat {token_file})" python manage.py tail_stream ' in first
+    assert f"state_machines --param session_id={again['session_id']}" in first
+    token = token_file.read_text()
+    reset = json.loads(
+        run("seed_demo", "--reset-password", "--json", "--token-file", token_file)[0])
+    assert reset["password"] and token_file.read_text() == token
 
 
 @pytest.mark.django_db(transaction=True)
@@ -100,8 +104,23 @@ def test_tail_stream_params_are_key_value_pairs():
 
 def test_tail_stream_needs_a_token(monkeypatch):
     monkeypatch.delenv("STREAMS_TOKEN", raising=False)
-    with pytest.raises(CommandError, match="a token is needed"):
+    monkeypatch.setattr("sys.stdin", io.StringIO())  # not a terminal: nobody to ask
+    with pytest.raises(CommandError, match="a token is needed in STREAMS_TOKEN"):
         run("tail_stream", "state_machines")
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_tail_stream_asks_for_the_token_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("STREAMS_TOKEN", raising=False)
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("getpass.getpass", lambda prompt: " typed-key \n")
+    assert tail_stream.read_token() == "typed-key"
+    monkeypatch.setenv("STREAMS_TOKEN", "from-env")
+    assert tail_stream.read_token() == "from-env"
 
 
 def test_tail_stream_says_when_nothing_listens():

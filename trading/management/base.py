@@ -1,6 +1,6 @@
-"""What the trading ops commands share: `--json` output, clear errors, and
-the warning that an in-memory channel layer keeps their changes from the
-dashboard."""
+"""What the trading ops commands share: `--json` output, clear errors, the
+warning that an in-memory channel layer keeps their changes from the
+dashboard, and the failure of a command whose events were lost on the way."""
 
 import json
 
@@ -11,6 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from streams import relay
 from streams.publish import publisher
 from trading.exceptions import TradingError
+
+# How long a command waits for its events to leave before it exits.
+FLUSH_SECONDS = 10
 
 
 class TradingCommand(BaseCommand):
@@ -44,6 +47,26 @@ class TradingCommand(BaseCommand):
             self.stdout.write(json.dumps(result))
         else:
             self.stdout.write(self.describe(result))
+        self._check_delivered()
+
+    @staticmethod
+    def _check_delivered():
+        """Waits for the events published so far and raises CommandError if
+        some were lost. Only relayed events (streams/relay.py) can be lost
+        unnoticed: their clients never see a gap, so the exit code is the
+        one place left to say it. The changes themselves are saved."""
+        if not publisher().flush(FLUSH_SECONDS):
+            raise CommandError(
+                "saved, but the events of this change were still on their way to the "
+                f"dashboard after {FLUSH_SECONDS} s; its clients may miss them until they "
+                "resubscribe"
+            )
+        failures = relay.take_failures()
+        if failures:
+            raise CommandError(
+                f"saved, but {len(failures)} event(s) did not reach the dashboard "
+                f"(its clients see them only when they resubscribe): {failures[0]}"
+            )
 
     def run(self, **options):
         raise NotImplementedError

@@ -5,6 +5,8 @@ new strategy needs."""
 import importlib
 import pkgutil
 
+from django.core.exceptions import ValidationError
+
 from trading.exceptions import UnknownStrategy
 
 _strategies = {}
@@ -36,6 +38,16 @@ def get(name):
         raise UnknownStrategy(
             f"unknown strategy {name!r}; known: {', '.join(names()) or 'none'}"
         ) from None
+
+
+def validate_name(value):
+    """The validator of `StrategyInstance.strategy`: the same refusal as
+    `get()`, as a field error, so the admin's forms show it beside the field
+    and `full_clean()` reports it like any other invalid value."""
+    try:
+        get(value)
+    except UnknownStrategy as exc:
+        raise ValidationError(str(exc), code="unknown_strategy") from None
 
 
 def names():

@@ -5,6 +5,7 @@ export const SYSTEM = "system"
 
 export const CLOSE = Object.freeze({
   NORMAL: 1000,
+  SERVICE_RESTART: 1012,
   TRY_AGAIN_LATER: 1013,
   UNAUTHENTICATED: 4401,
   // Also what this client closes a socket with when it stops hearing from it.

@@ -47,6 +47,11 @@ export class Subscription {
     this.seq = null
     this.table = null
     this.failure = null
+    this.retries = 0
+  }
+
+  get key() {
+    return subscriptionKey(this.stream, this.params)
   }
 
   frame(action, requestId) {
@@ -91,9 +96,20 @@ export class Subscription {
     }
   }
 
+  /** Called when the server ended this subscription itself (access
+   * withdrawn): it stays failed until the next connection tries again. */
+  withdrawn(message) {
+    this.requestId = null
+    this.status = "failed"
+    const error = { code: message.data?.reason ?? "forbidden", message: "access was withdrawn" }
+    this.failure = { type: "error", message, error, rows: null, change: null }
+    this.handlers.emit(this.failure)
+  }
+
   snapshot(message) {
     this.status = "live"
     this.failure = null
+    this.retries = 0
     this.epoch = message.epoch
     this.seq = message.seq
     const instances = message.data?.instances

@@ -20,8 +20,9 @@
 
 import { log } from "/static/logs/logger.js"
 
-import { reconnectDelay } from "./backoff.js"
+import { fullJitter, reconnectDelay } from "./backoff.js"
 import {
+  BACKOFF_BASE_MS,
   CLOSE,
   DEFAULT_HEARTBEAT_MS,
   PROTOCOL_VERSION,
@@ -205,6 +206,16 @@ export class StreamsClient {
     this.join(sub)
   }
 
+  /** `unavailable`: the server could not reach a store and did nothing;
+   * the same subscribe is sent again after a backoff. */
+  retryLater(sub) {
+    sub.retries += 1
+    const requestId = sub.requestId
+    setTimeout(() => {
+      if (sub.requestId === requestId && this.subscriptions.get(sub.key) === sub) this.resync(sub)
+    }, fullJitter(sub.retries) + BACKOFF_BASE_MS)
+  }
+
   release(key, sub) {
     this.subscriptions.delete(key)
     this.requests.delete(sub.requestId)
@@ -277,8 +288,15 @@ export class StreamsClient {
         sub ? { stream, code, params: sub.params } : { stream, code },
       )
     }
+    if (message.type === "unsubscribed" && message.request_id == null) {
+      // The server ended it: access was withdrawn (PROTOCOL.md).
+      this.subscriptions.get(subscriptionKey(stream, message.params ?? {}))?.withdrawn(message)
+      return
+    }
     if (REPLIES.has(message.type)) {
-      this.requests.get(message.request_id)?.reply(message)
+      const sub = this.requests.get(message.request_id)
+      sub?.reply(message)
+      if (sub && message.type === "error" && message.data?.code === "unavailable") this.retryLater(sub)
       return
     }
     if (stream === SYSTEM) return

@@ -1,11 +1,20 @@
-"""`manage.py seed_demo`: a demo user, token, session and instances."""
+"""`manage.py seed_demo`: a demo user, token, session and instances.
+
+The token is written to a 0600 file under var/ and never printed: a console
+is often shared (a recorded terminal, CI output, a screen), and a printed
+command line with the token would put it in `ps` and the shell's history
+once run. What is printed is how to use the file.
+"""
 
 import secrets
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from config.private_files import write_private
 from trading.management.base import TradingCommand
 from trading.models import StrategyInstance, TradingSession
 
@@ -21,8 +30,9 @@ INSTANCES = (
 
 class Command(TradingCommand):
     help = (
-        "Creates (once) a demo user with a printed password, an API token, a "
-        "trading session and a handful of pump instances on several symbols. "
+        "Creates (once) a demo user with a printed password, an API token (in a "
+        "0600 file, var/USERNAME.token by default), a trading session and a "
+        "handful of pump instances on several symbols. "
         "Running it again changes nothing unless --reset-password is given."
     )
 
@@ -32,10 +42,15 @@ class Command(TradingCommand):
             "--reset-password", action="store_true",
             help="give an existing demo user a new password (printed)",
         )
+        parser.add_argument(
+            "--token-file", type=Path, default=None,
+            help="where to write the user's API token (default: var/USERNAME.token)",
+        )
 
-    def run(self, username="demo", reset_password=False, **options):
+    def run(self, username="demo", reset_password=False, token_file=None, **options):
         """Returns what exists now: user, password (None when unchanged),
-        token, session id, and the ids of the instances this call created."""
+        the file holding the token, session id, and the ids of the instances
+        this call created."""
         with transaction.atomic():
             user, created = get_user_model().objects.get_or_create(username=username)
             password = None
@@ -52,10 +67,12 @@ class Command(TradingCommand):
                 )
                 if made:
                     added.append(instance)
+        token_file = token_file or settings.VAR_DIR / f"{user.username}.token"
+        write_private(token_file, token.key + "\n")
         return {
             "username": user.username,
             "password": password,
-            "token": token.key,
+            "token_file": str(token_file),
             "session_id": session.pk,
             "instances": session.instances.count(),
             "added": [instance.pk for instance in added],
@@ -63,13 +80,13 @@ class Command(TradingCommand):
 
     def describe(self, result):
         password = result["password"] or "(unchanged; --reset-password prints a new one)"
-        session_id, token = result["session_id"], result["token"]
+        session_id, token_file = result["session_id"], result["token_file"]
         return "\n".join((
             f"user:     {result['username']}",
             f"password: {password}",
-            f"token:    {token}",
+            f"token:    in {token_file} (readable by you only)",
             f"session:  {session_id} ({SESSION_NAME}), {result['instances']} instances, "
             f"{len(result['added'])} new",
-            "watch it: python manage.py tail_stream state_machines "
-            f"--param session_id={session_id} --token {token}",
+            f'watch it: STREAMS_TOKEN="$(cat {token_file})" python manage.py tail_stream '
+            f"state_machines --param session_id={session_id}",
         ))

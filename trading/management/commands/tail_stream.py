@@ -5,11 +5,17 @@ authenticates with a DRF token, subscribes, and prints every message of the
 subscription as one JSON line (`subscribed`, `full_update`, then events),
 sending `ping` every heartbeat interval. It does not reconnect: a dropped
 connection ends it with an error, so a script sees the failure.
+
+The token comes from STREAMS_TOKEN, or a prompt that does not echo it,
+never from the command line: any account of the machine can read a
+process's arguments (`ps`), and shells keep them in their history.
 """
 
+import argparse
 import asyncio
+import getpass
 import json
-import os
+import sys
 import threading
 import time
 
@@ -17,6 +23,7 @@ import websockets
 from django.core.management.base import BaseCommand, CommandError
 from websockets.asyncio.client import connect
 
+from config.env import env_str
 from trading.management.process import stop_on_signals
 
 DEFAULT_URL = "ws://127.0.0.1:8080/ws"
@@ -40,10 +47,25 @@ def parse_params(pairs):
     return params
 
 
+def read_token():
+    """$STREAMS_TOKEN, else asked for when a person is at the terminal."""
+    token = env_str("STREAMS_TOKEN")
+    if token is None and sys.stdin.isatty():
+        token = getpass.getpass("DRF token: ").strip() or None
+    if token is None:
+        raise CommandError(
+            "a token is needed in STREAMS_TOKEN (not on the command line, where "
+            "`ps` shows it): seed_demo writes the demo user's to var/, "
+            "`manage.py drf_create_token USER` makes one"
+        )
+    return token
+
+
 class Command(BaseCommand):
     help = (
         "Connects to a running server over the streams protocol, subscribes to "
-        "STREAM and prints each message as one JSON line until Ctrl-C."
+        "STREAM and prints each message as one JSON line until Ctrl-C. The DRF "
+        "token comes from $STREAMS_TOKEN, or is asked for on a terminal."
     )
     # A client of a server, not of this project's database.
     requires_system_checks = []
@@ -56,21 +78,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--url", default=DEFAULT_URL, help=f"server (default: {DEFAULT_URL})")
         parser.add_argument(
-            "--token", default=None,
-            help="DRF token (default: $STREAMS_TOKEN; seed_demo prints one, "
-                 "drf_create_token USER makes one)",
-        )
-        parser.add_argument(
             "--count", type=int, default=None, help="exit after printing N messages"
         )
+        # Gone, but refused with directions rather than argparse's error,
+        # which would print the token once more.
+        parser.add_argument("--token", help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
-        token = options["token"] or os.environ.get("STREAMS_TOKEN")
-        if not token:
+        if options["token"] is not None:
             raise CommandError(
-                "a token is needed: --token KEY or STREAMS_TOKEN "
-                "(manage.py seed_demo prints one; manage.py drf_create_token USER makes one)"
+                "--token is refused: `ps` shows a command line to every account of "
+                'the machine. Use STREAMS_TOKEN (e.g. STREAMS_TOKEN="$(cat var/demo.token)"), '
+                "or leave it unset on a terminal to be asked"
             )
+        token = read_token()
         params = parse_params(options["params"])
         with stop_on_signals() as stop:
             printed = asyncio.run(

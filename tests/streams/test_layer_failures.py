@@ -1,0 +1,195 @@
+"""When the channel layer or Redis fails under a running server, no client
+is left wrong without knowing it (PROTOCOL.md: a seq is never reused within
+an epoch; `unavailable` means retry). The real-process faults are in
+tests/faults; these pin each rule down on its own."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async as db
+from channels.layers import get_channel_layer
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from streams import hub as hubs
+from streams import sequence
+from streams.hub import FRAME, Hub
+from streams.publish import Publisher
+from tests import services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def running_hub():
+    [hub] = [h for h in hubs.local_hubs() if h.loop is asyncio.get_running_loop()]
+    return hub
+
+
+async def eventually(condition, timeout=3):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.02)
+
+
+class BrokenLayer:
+    """A layer that is away: every call fails as redis-py does."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    async def send(self, channel, message):
+        raise RedisConnectionError("Connection closed by server.")
+
+    async def group_discard(self, group, channel):
+        raise RedisConnectionError("Connection closed by server.")
+
+    def __getattr__(self, name):
+        return getattr(self.layer, name)
+
+
+async def test_a_layer_that_stops_answering_closes_sockets_with_1012_and_subscribes_wait(
+    connect, owner, trading_session
+):
+    """Events lost on the way to a process leave no gap until the next one;
+    the hub's probes notice, its clients reconnect and resync."""
+    client = await connect(owner)
+    await client.subscribe(params={"session_id": str(trading_session.pk)})
+    hub = running_hub()
+    working = hub.layer
+    hub.layer = BrokenLayer(working)
+    await hub.probe_once(1)
+    assert await client.close_code() == 1012
+    assert hub.stats["layer_outages"] == 1
+
+    late = await connect(owner)
+    await late.send({"action": "subscribe", "stream": "state_machines",
+                     "params": {"session_id": str(trading_session.pk)}, "request_id": 1})
+    refused = await late.receive()
+    assert refused["data"]["code"] == "unavailable" and refused["request_id"] == 1
+
+    hub.layer = working
+    await hub.probe_once(1)
+    await eventually(lambda: hub.layer_ok)  # the probe's round trip
+    await late.subscribe(params={"session_id": str(trading_session.pk)})
+
+
+async def test_a_probe_lost_on_the_way_counts_as_trouble(connect, owner):
+    client = await connect(owner)
+    hub = running_hub()
+    hub._awaited.add(hub._probes_sent + 1)  # a probe that will never return
+    hub._probes_sent += 1
+    for _ in range(hubs.PROBES_LOST):
+        await hub.probe_once(1)
+    assert await client.close_code() == 1012
+
+
+async def test_a_socket_that_leaves_while_the_layer_is_away_leaves_every_group(
+    connect, owner, trading_session, other_session, staff
+):
+    client = await connect(staff)
+    for session in (trading_session, other_session):
+        await client.subscribe(params={"session_id": str(session.pk)})
+    hub = running_hub()
+    working = hub.layer
+    hub.layer = BrokenLayer(working)
+    await client.disconnect()
+    await asyncio.sleep(0.05)
+    assert not any(hub.members.values())
+    assert len(hub._undiscarded) >= 2
+    hub.layer = working
+    await hub.probe_once(1)
+    assert not hub._undiscarded
+
+
+async def test_a_message_that_breaks_dispatch_costs_that_message_only(connect, owner, monkeypatch):
+    client = await connect(owner)
+    hub = running_hub()
+    original = hub.dispatch
+    calls = []
+
+    async def fragile(message):
+        if message.get("type") == FRAME:
+            calls.append(message)
+        if len(calls) == 1 and message.get("type") == FRAME:
+            raise RuntimeError("a bug in one message")
+        await original(message)
+
+    monkeypatch.setattr(hub, "dispatch", fragile)
+    layer = get_channel_layer()
+    await layer.send(hub.channel, {"type": FRAME, "group": "nobody", "seq": 1, "epoch": "e"})
+    await eventually(lambda: hub.stats["dispatch_errors"] == 1)
+    await layer.send(hub.channel, {"type": FRAME, "group": "nobody", "seq": 2, "epoch": "e"})
+    await eventually(lambda: len(calls) == 2)  # the reader went on
+    await client.send({"action": "ping"})
+    assert (await client.receive())["type"] == "pong"
+
+
+async def test_an_event_that_cannot_be_sent_starts_a_new_epoch_for_its_scope(settings, monkeypatch):
+    """An event dropped without a trace would make the next one look
+    contiguous: the client would never learn what it missed."""
+    settings.STREAMS_PUBLISH_RETRY_SECONDS = 0
+    publisher = Publisher()
+    numbered = []
+
+    async def next_(group, fresh=False):
+        numbered.append(fresh)
+        return ("e", len(numbered))
+
+    attempts = []
+
+    async def send(group, payload):
+        attempts.append(payload["seq"])
+        if len(attempts) == 1:
+            raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(sequence.store(), "next", next_)
+    monkeypatch.setattr(publisher, "_send", send)
+    publisher._ensure_started()
+    from streams.publish import Event
+
+    for _ in range(2):
+        publisher.submit(Event("liquidations", "liquidation", {}, {"symbol": "BTCUSDT"}))
+    assert await asyncio.to_thread(publisher.flush)
+    # liquidations route to the symbol's scope and "all": the first event's
+    # first scope failed, so that scope's next number starts a new epoch.
+    assert numbered == [False, False, True, False]
+
+
+@pytest.mark.redis
+async def test_a_counter_restored_from_another_redis_run_starts_a_new_epoch(settings):
+    """Data restored from AOF or a lagging replica may lack the last
+    increments: reusing those numbers in the same epoch would make clients
+    skip events as old."""
+    services.require("Redis", bool(settings.REDIS_URL), "REDIS_URL is not set")
+    import redis.asyncio as redis
+
+    sequence.reset()
+    store = sequence.store()
+    group = "st.state_machines.session.restored"
+    epoch, seq = await store.next(group)
+    again = await store.next(group)
+    assert again == (epoch, seq + 1)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        await client.hset(store.prefix + group, mapping={"run": "another-run", "seq": 1})
+    finally:
+        await client.aclose()
+    restored_epoch, restored_seq = await store.next(group)
+    assert restored_epoch != epoch and restored_seq == 1
+    fresh_epoch, fresh_seq = await store.next(group, fresh=True)
+    assert fresh_epoch != restored_epoch and fresh_seq == 1
+
+
+async def test_a_store_that_is_away_answers_unavailable_not_internal_error(
+    connect, owner, trading_session, monkeypatch
+):
+    async def away(group):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(sequence.store(), "current", away)
+    client = await connect(owner)
+    await client.send({"action": "subscribe", "stream": "state_machines",
+                       "params": {"session_id": str(trading_session.pk)}})
+    assert (await client.receive())["type"] == "subscribed"
+    error = await client.receive()
+    assert error["data"]["code"] == "unavailable"
