@@ -54,6 +54,11 @@ class FaultDaphne(Daphne):
         argv = super().argv()
         return argv[:3] + ["--websocket_timeout", "-1"] + argv[3:]
 
+    def start(self, timeout=40):
+        """A longer bound than tests.live's: importing Django while two
+        other processes do takes a while on two busy cores."""
+        return super().start(timeout)
+
     def kill(self):
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
@@ -200,14 +205,15 @@ class Rig:
         return sum(StrategyInstance.objects.filter(session=self.session)
                    .values_list("version", flat=True))
 
-    def wait_for_writes(self, timeout=15):
+    def wait_for_writes(self, timeout=30):
         """Until a write lands: a fault must hit while writes flow, not
         while the writer is still importing Django."""
         before = self.versions()
         deadline = time.monotonic() + timeout
         while self.versions() == before:
             assert self.writer.running(), self.writer.read()[-3000:]
-            assert time.monotonic() < deadline, "the writer wrote nothing"
+            assert time.monotonic() < deadline, (
+                f"the writer wrote nothing in {timeout} s:\n{self.writer.read()[-3000:]}")
             time.sleep(0.05)
         connection.close()  # this thread's connection is not the test's
 

@@ -197,8 +197,3 @@ def _idle_in_transaction():
         )
         return cursor.fetchone()[0]
 
-
-def test_baseline_without_fault(make_rig):
-    rig = make_rig().start()
-    rig.steady(3)
-    finish(rig)

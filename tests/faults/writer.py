@@ -42,6 +42,7 @@ def main(session_id, rate):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     ids = list(StrategyInstance.objects.filter(session_id=session_id).order_by("pk")
                .values_list("pk", flat=True))
+    print(f"writer: {len(ids)} instances of session {session_id}, {rate:g} writes/s", flush=True)
     writes = failures = 0
     last_write = None
     errors = []

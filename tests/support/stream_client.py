@@ -159,6 +159,7 @@ class StreamClient:
 
     def resubscribe(self, why):
         self.note(f"resubscribe: {why}")
+        self.resyncing = True  # now: the events already read must not apply
         asyncio.ensure_future(self.subscribe())
 
     async def _retry_later(self, frame):
