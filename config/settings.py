@@ -158,6 +158,31 @@ else:
         }
     }
 
+# Django's cache holds the throttle history of POST /api/logs/
+# (logs.throttling) and nothing else, under an alias of its own. With Redis
+# every server process counts in the same place; without it, each process
+# counts alone (one process is all the embedded mode runs).
+if REDIS_URL:
+    _THROTTLE_CACHE = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{STREAMS_NAMESPACE}:throttle",
+        # Re-check a pooled connection idle this long before using it, so
+        # one made before a Redis restart doesn't fail a request.
+        "OPTIONS": {"health_check_interval": 30, "socket_connect_timeout": 5},
+    }
+else:
+    # A LOCATION of its own: local-memory caches with the same one share
+    # their store, and clearing the default cache must not reset throttles.
+    _THROTTLE_CACHE = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+    }
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": _THROTTLE_CACHE,
+}
+
 # Where `manage.py serve` announces itself in the embedded mode, so other
 # processes' events reach its clients (streams/relay.py).
 STREAMS_RELAY_FILE = Path(env_str("STREAMS_RELAY_FILE", str(VAR_DIR / "streams-server.json")))
@@ -225,6 +250,21 @@ REST_FRAMEWORK = {
     # throttle).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+
+
+def _positive_int(name, default):
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}={value} must be a whole number of at least 1")
+    return value
+
+
+# POST /api/logs/: the CPU time a request may spend on its body before it
+# is refused with 413 (logs.budget).
+LOGS_REQUEST_CPU_MS = _positive_int("LOGS_REQUEST_CPU_MS", 500)
+# Stored entries older than this are deleted as new ones come in
+# (logs.retention).
+LOGS_RETENTION_DAYS = _positive_int("LOGS_RETENTION_DAYS", 30)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

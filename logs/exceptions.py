@@ -5,10 +5,10 @@ from rest_framework.exceptions import APIException
 
 
 class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
+    """413: the request asks more of the server than one may (`reason`);
+    smaller ones get through, and the message says so."""
 
-    def __init__(self, limit):
-        super().__init__(
-            f"The request body is over {limit} bytes; send fewer or smaller entries per request."
-        )
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+    def __init__(self, reason, code):
+        super().__init__(f"{reason}; send fewer or smaller entries per request.", code)

@@ -2,7 +2,8 @@
 
 The one place that decides what is stored, so no view or client can make
 the server keep DEBUG or INFO. Kept entries go to the database in one bulk
-insert, then to the frontend error log file, one JSON line each.
+insert, then to the frontend error log file, one JSON line each; storing
+also prunes entries past their retention (logs.retention).
 """
 
 import logging
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from logs.jsonlines import FRONTEND_LOGGER
 from logs.models import FrontendLogEntry
+from logs.retention import retention
 from logs.scrub import scrub, scrub_text
 
 KEPT_LEVELS = frozenset(FrontendLogEntry.Level.values)
@@ -50,12 +52,22 @@ def _line_fields(row):
     }
 
 
-def record(entries, *, user=None, user_agent=""):
+def _rows(entries, user, user_agent, budget):
+    for entry in entries:
+        if entry["level"] in KEPT_LEVELS:
+            budget.check()
+            yield _row(entry, user, user_agent)
+
+
+def record(entries, *, budget, user=None, user_agent=""):
     """Stores the WARNING-and-above `entries` (validated, see
-    logs.serializers) and returns how many were kept and dropped."""
-    rows = [_row(entry, user, user_agent) for entry in entries if entry["level"] in KEPT_LEVELS]
+    logs.serializers) and returns how many were kept and dropped. Every row
+    is scrubbed before any is stored, so a spent `budget` (PayloadTooLarge, 413)
+    leaves nothing behind."""
+    rows = list(_rows(entries, user, user_agent, budget))
     if rows:
         FrontendLogEntry.objects.bulk_create(rows)
+        retention.prune_if_due()
         for row in rows:
             frontend_log.log(
                 logging.getLevelNamesMapping()[row.level],

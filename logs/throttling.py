@@ -5,16 +5,29 @@ The rates live in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] under the scopes
 below and are read on every request: DRF's SimpleRateThrottle copies that
 dict at import, so overriding the setting (in a test, say) would do nothing.
 The clock is DRF's `timer` class attribute, so tests move time without
-sleeping. DRF's cache holds the history: with LocMemCache (the default)
-each server process counts on its own.
+sleeping.
+
+The history is kept in the cache named THROTTLE_CACHE (settings.CACHES):
+Redis when REDIS_URL is set, so every server process counts a client
+together; DRF's default, a per-process memory cache, let N processes take N
+times the rate.
+
+Behind a reverse proxy, REMOTE_ADDR is the proxy's: set
+REST_FRAMEWORK["NUM_PROXIES"] (env NUM_PROXIES) to the number of proxies
+whose X-Forwarded-For is trusted, or start daphne with --proxy-headers.
+Otherwise every anonymous client shares one bucket, and one flood shuts
+everybody's logging out.
 """
 
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.connection import ConnectionProxy
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 ANON_SCOPE = "logs_anon"
 USER_SCOPE = "logs_user"
+THROTTLE_CACHE = "throttle"
 
 
 def configured_rate(scope):
@@ -26,14 +39,21 @@ def configured_rate(scope):
         ) from None
 
 
-class AnonLogThrottle(SimpleRateThrottle):
+class LogThrottle(SimpleRateThrottle):
+    # DRF reads `cache` from the class; the proxy looks the alias up on
+    # each use, so settings are not read at import and a test's CACHES
+    # override is followed.
+    cache = ConnectionProxy(caches, THROTTLE_CACHE)
+
+    def get_rate(self):
+        return configured_rate(self.scope)
+
+
+class AnonLogThrottle(LogThrottle):
     """Anonymous clients, counted by address (REMOTE_ADDR, or the
     X-Forwarded-For entry that REST_FRAMEWORK["NUM_PROXIES"] trusts)."""
 
     scope = ANON_SCOPE
-
-    def get_rate(self):
-        return configured_rate(self.scope)
 
     def get_cache_key(self, request, view):
         if request.user and request.user.is_authenticated:
@@ -41,13 +61,10 @@ class AnonLogThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class UserLogThrottle(SimpleRateThrottle):
+class UserLogThrottle(LogThrottle):
     """Authenticated clients, counted per user over all their tabs."""
 
     scope = USER_SCOPE
-
-    def get_rate(self):
-        return configured_rate(self.scope)
 
     def get_cache_key(self, request, view):
         if not (request.user and request.user.is_authenticated):

@@ -1,11 +1,14 @@
 """`POST /api/logs/`: PROTOCOL.md, "Frontend logs"."""
 
+from django.utils.http import parse_header_parameters
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from logs.budget import CPUBudget
 from logs.parsers import BoundedJSONParser
 from logs.recorder import record
 from logs.serializers import validated_entries
@@ -27,20 +30,28 @@ class FrontendLogView(APIView):
     parser_classes = [BoundedJSONParser]
 
     def post(self, request):
-        entries = validated_entries(self.body(request))
+        budget = CPUBudget()
+        self.require_json(request)
+        entries = validated_entries(request.data, budget)
         user = request.user if request.user.is_authenticated else None
-        outcome = record(entries, user=user, user_agent=request.headers.get("User-Agent", ""))
+        outcome = record(
+            entries, budget=budget, user=user, user_agent=request.headers.get("User-Agent", "")
+        )
         return Response(
             {"accepted": outcome.accepted, "dropped": outcome.dropped},
             status=status.HTTP_202_ACCEPTED,
         )
 
     @staticmethod
-    def body(request):
-        """The parsed body. DRF reads a body sent without Content-Type as
-        empty; this endpoint takes it as JSON, so `curl -d` works and a
-        body that is not JSON gets a 400 that says so. Any other type than
-        JSON still gets DRF's 415."""
-        if request.content_type or request.stream is None:
-            return request.data
-        return BoundedJSONParser().parse(request.stream, parser_context={"request": request})
+    def require_json(request):
+        """415 for anything but `application/json` (any parameters), a
+        missing Content-Type included. A page on another site can POST
+        here without asking (a form, `fetch` with `no-cors`) only with a
+        CORS-safelisted type, never JSON; DRF alone would also read a body
+        sent as `application/*` or `*/*`, or none at all, as empty data."""
+        media_type, _ = parse_header_parameters(request.content_type)
+        if media_type != "application/json":
+            sent = request.content_type or "untyped"
+            raise UnsupportedMediaType(
+                request.content_type, detail=f"Send the body as application/json, not {sent}."
+            )

@@ -134,7 +134,8 @@ class StreamConsumer(AsyncConsumer):
         if sub.pending:
             sub.buffer.append(message)
             return
-        await self.transport.send(message["frame"], frame_of(message))
+        if not sub.covers(message):
+            await self.transport.send(message["frame"], frame_of(message))
 
     async def _control(self, message):
         action = message.get("action")
@@ -220,16 +221,35 @@ class StreamConsumer(AsyncConsumer):
             await self.hub.join(sub.group, self)
             self.subscriptions.add(key, sub)
         else:
-            sub.params, sub.pending, sub.buffer = raw, True, []
-        await self.send_json(proto.message(
-            "subscribed", stream.name, {}, params=raw,
-            request_id=frame.request_id, session_id=sub.session_id,
-        ))
+            sub.params, sub.pending, sub.buffer, sub.floor = raw, True, [], None
         try:
+            if frame.since is not None and await self._resume(sub, frame):
+                return
+            await self.send_json(proto.message(
+                "subscribed", stream.name, {} if frame.since is None else {"recovered": False},
+                params=raw, request_id=frame.request_id, session_id=sub.session_id,
+            ))
             if stream.snapshot is not None:
                 await self._send_snapshot(sub, frame.request_id)
         finally:
             sub.pending, sub.buffer = False, []
+
+    async def _resume(self, sub, frame):
+        """Replays what the client missed since `frame.since` from the
+        scope's history, if it holds all of it; False when it does not (the
+        caller sends a snapshot). The group was joined first, so events
+        past the history's end are in `sub.buffer`."""
+        epoch, seq, missed = await sequence.store().since(sub.group, *frame.since)
+        if missed is None:
+            return False
+        await self.send_json(proto.message(
+            "subscribed", sub.stream.name, {"recovered": True}, params=sub.params,
+            request_id=frame.request_id, session_id=sub.session_id,
+        ))
+        for text in missed:
+            await self.transport.send(text)
+        await self._send_held(sub, epoch, seq)
+        return True
 
     async def _send_snapshot(self, sub, request_id):
         """Called right after joining the group: the seq is read before the
@@ -240,8 +260,14 @@ class StreamConsumer(AsyncConsumer):
         envelope = proto.message("full_update", sub.stream.name, request_id=request_id,
                                  session_id=sub.session_id, seq=seq, epoch=epoch)
         await self.transport.send(proto.encode_with_data(envelope, data))
+        await self._send_held(sub, epoch, seq)
+
+    async def _send_held(self, sub, epoch, seq):
+        """Sends the events held while the client was brought to (epoch,
+        seq), those past it only, and keeps later copies of the rest out."""
+        sub.floor = (epoch, seq)
         for held in sub.buffer:
-            if held["epoch"] != epoch or held["seq"] > seq:
+            if not sub.covers(held):
                 await self.transport.send(held["frame"], frame_of(held))
 
     async def unsubscribe(self, frame):

@@ -9,6 +9,7 @@ named when they were readable.
 
 import json
 from dataclasses import dataclass
+from typing import Optional
 
 from streams import errors
 
@@ -23,6 +24,8 @@ class Frame:
     # by the subscription they name (streams.subscriptions).
     stream: object = None
     params: object = None
+    # (epoch, seq) of the last event the client applied, when it resumes.
+    since: Optional[tuple] = None
 
 
 def parse(message, max_bytes):
@@ -40,7 +43,25 @@ def parse(message, max_bytes):
             f"unknown action {action!r}; valid actions: {', '.join(ACTIONS)}",
             stream=stream, request_id=request_id,
         )
-    return Frame(action, request_id, body.get("stream"), body.get("params"))
+    since = _since(body.get("since"), stream, request_id) if action == "subscribe" else None
+    return Frame(action, request_id, body.get("stream"), body.get("params"), since)
+
+
+def _since(value, stream, request_id):
+    """`{"seq": N, "epoch": "E"}` as (E, N); None when absent."""
+    if value is None:
+        return None
+    seq = value.get("seq") if isinstance(value, dict) else None
+    epoch = value.get("epoch") if isinstance(value, dict) else None
+    if (
+        isinstance(seq, bool) or not isinstance(seq, int) or seq < 0
+        or not isinstance(epoch, str) or not 0 < len(epoch) <= 64
+    ):
+        raise errors.InvalidParams(
+            'since must be {"seq": <integer >= 0>, "epoch": "<string>"}',
+            stream=stream, request_id=request_id,
+        )
+    return epoch, seq
 
 
 def _json_object(text, max_bytes):

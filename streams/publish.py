@@ -153,17 +153,15 @@ class Publisher:
 
     async def _deliver(self, stream, event):
         session_id = event.keys.get("session_id") if stream.session_scoped else None
+        # seq and epoch are appended per scope by the counter (sequence.seal).
+        head = encode(message(event.type, stream.name, event.data, session_id=session_id))[:-1]
         for scope in stream.routes(event.keys):
             group = groups.stream_group(stream.name, scope)
             try:
-                epoch, seq = await self._persist(
-                    lambda: sequence.store().next(group, fresh=group in self._broken)
+                epoch, seq, frame = await self._persist(
+                    lambda: sequence.store().next(group, head, fresh=group in self._broken)
                 )
                 self._broken.discard(group)
-                frame = encode(message(
-                    event.type, stream.name, event.data,
-                    session_id=session_id, seq=seq, epoch=epoch,
-                ))
                 payload = {"type": hubs.FRAME, "group": group, "frame": frame,
                            "seq": seq, "epoch": epoch}
                 await self._persist(lambda: self._send(group, payload))

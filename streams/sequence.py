@@ -1,4 +1,5 @@
-"""Per-scope `seq`/`epoch` counters, shared by every server process.
+"""Per-scope `seq`/`epoch` counters and event history, shared by every
+server process.
 
 A seq is never reused within an epoch (PROTOCOL.md): a client that has
 seen seq N ignores anything numbered N or less as old, so a counter that
@@ -11,34 +12,90 @@ starts whenever the counter could have gone backwards or skipped an event:
   data restored from AOF or RDB may lack the last increments;
 - the publisher asks for it (`fresh`): an event of that scope could not be
   numbered or sent, so the next one must not look contiguous.
-Without Redis the counters live in this process, whose start is the epoch.
+
+Each event's frame is recorded in the scope's history by the same script
+that numbers it, so a history read together with the counter holds every
+event up to that seq: `subscribe` with `since` replays from it exactly
+(PROTOCOL.md "Resuming from history"). A history keeps at least the last
+HISTORY_EVENTS events and everything of the last HISTORY_SECONDS, at most
+HISTORY_CAP. Without Redis, counters and history live in this process,
+whose start is the epoch.
 """
 
 import asyncio
 import threading
+import time
 import uuid
+from collections import deque
 
 from django.conf import settings
 
 from streams.redis_clients import async_client
 
-# KEYS[1] the scope's hash; ARGV: a new epoch id, the TTL, '1' to force a
-# new epoch. The hash lives ARGV[2] seconds past its last use, so a scope
-# nobody publishes to or subscribes to disappears.
+HISTORY_EVENTS = 1000
+HISTORY_SECONDS = 300
+HISTORY_CAP = 20000
+
+
+def seal(head, epoch, seq):
+    """The frame of an event: its message encoded without seq and epoch,
+    less the closing brace (`head`), with them appended, as
+    `protocol.encode` would have put them last."""
+    return f'{head},"seq":{seq},"epoch":"{epoch}"}}'
+
+
+# KEYS: the scope's hash, its history; ARGV: a new epoch id, the TTL, '1' to
+# force a new epoch. Both keys live ARGV[2] seconds past their last use, so
+# a scope nobody publishes to or subscribes to disappears.
 _PROLOGUE = """
 local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
 local held = redis.call('HMGET', KEYS[1], 'epoch', 'run')
 if not held[1] or held[2] ~= run or ARGV[3] == '1' then
   redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'run', run, 'seq', 0)
+  redis.call('DEL', KEYS[2])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
 """
-_NEXT = _PROLOGUE + """
+# ARGV[4]: the frame's head (see seal); history members are "<ms>|<frame>".
+_NEXT = _PROLOGUE + f"""
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-return {redis.call('HGET', KEYS[1], 'epoch'), seq}
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local frame = ARGV[4] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"}}'
+redis.call('ZADD', KEYS[2], seq, ms .. '|' .. frame)
+local count = redis.call('ZCARD', KEYS[2])
+if count > {HISTORY_CAP} then
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, count - {HISTORY_CAP} - 1)
+elseif count > {HISTORY_EVENTS} then
+  local edge = redis.call('ZRANGE', KEYS[2], count - {HISTORY_EVENTS} - 1, count - {HISTORY_EVENTS} - 1)[1]
+  if ms - tonumber(string.match(edge, '^(%d+)|')) > {HISTORY_SECONDS * 1000} then
+    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, count - {HISTORY_EVENTS} - 1)
+  end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return {{epoch, seq}}
 """
 _CURRENT = _PROLOGUE + """
-return {redis.call('HGET', KEYS[1], 'epoch'), tonumber(redis.call('HGET', KEYS[1], 'seq'))}
+return {epoch, tonumber(redis.call('HGET', KEYS[1], 'seq'))}
+"""
+# ARGV[4], ARGV[5]: the epoch and seq the client has. Returns {epoch, seq}
+# and, when the history holds every event after the client's, their frames.
+_SINCE = _PROLOGUE + """
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+local since = tonumber(ARGV[5])
+if epoch ~= ARGV[4] or since > seq then
+  return {epoch, seq, 0}
+end
+local members = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, seq)
+if #members ~= seq - since then
+  return {epoch, seq, 0}
+end
+local frames = {}
+for i, member in ipairs(members) do
+  frames[i] = string.sub(member, string.find(member, '|', 1, true) + 1)
+end
+return {epoch, seq, 1, frames}
 """
 
 
@@ -47,34 +104,54 @@ def _new_epoch():
 
 
 class LocalSequences:
-    """Counters of one process (in-memory layer)."""
+    """Counters and history of one process (in-memory layer)."""
+
+    timer = staticmethod(time.monotonic)
 
     def __init__(self):
         self.epoch = _new_epoch()
         self._seqs = {}
+        self._history = {}
         self._lock = threading.Lock()
 
-    async def next(self, group, fresh=False):
+    async def next(self, group, head, fresh=False):
         with self._lock:
             if fresh:
                 # One counter for the process: a new epoch for every scope.
-                self.epoch, self._seqs = _new_epoch(), {}
-            self._seqs[group] = self._seqs.get(group, 0) + 1
-            return self.epoch, self._seqs[group]
+                self.epoch, self._seqs, self._history = _new_epoch(), {}, {}
+            seq = self._seqs[group] = self._seqs.get(group, 0) + 1
+            frame = seal(head, self.epoch, seq)
+            history = self._history.setdefault(group, deque())
+            now = self.timer()
+            history.append((seq, now, frame))
+            while len(history) > HISTORY_CAP or (
+                len(history) > HISTORY_EVENTS and now - history[0][1] > HISTORY_SECONDS
+            ):
+                history.popleft()
+            return self.epoch, seq, frame
 
     async def current(self, group):
         with self._lock:
             return self.epoch, self._seqs.get(group, 0)
 
+    async def since(self, group, epoch, seq):
+        with self._lock:
+            last = self._seqs.get(group, 0)
+            if epoch != self.epoch or seq > last:
+                return self.epoch, last, None
+            frames = [frame for n, _, frame in self._history.get(group, ()) if n > seq]
+            return self.epoch, last, frames if len(frames) == last - seq else None
+
 
 class RedisSequences:
-    """Counters in Redis; one client per event loop (redis.asyncio clients
-    are bound to the loop that made them)."""
+    """Counters and history in Redis; one client per event loop
+    (redis.asyncio clients are bound to the loop that made them)."""
 
     def __init__(self, url, namespace, ttl):
         self.url = url
         self.ttl = ttl
         self.prefix = f"{namespace}:seq:"
+        self.history_prefix = f"{namespace}:hist:"
         self._clients = {}
 
     def _scripts(self):
@@ -82,23 +159,29 @@ class RedisSequences:
         scripts = self._clients.get(loop)
         if scripts is None:
             client = async_client(self.url, decode_responses=True)
-            scripts = (client.register_script(_NEXT), client.register_script(_CURRENT))
+            scripts = [client.register_script(s) for s in (_NEXT, _CURRENT, _SINCE)]
             self._clients = {
                 lp: s for lp, s in self._clients.items() if not lp.is_closed()
             }
             self._clients[loop] = scripts
         return scripts
 
-    async def next(self, group, fresh=False):
-        return await self._run(0, group, fresh)
+    def _call(self, index, group, fresh=False, *extra):
+        keys = [self.prefix + group, self.history_prefix + group]
+        args = [_new_epoch(), self.ttl, "1" if fresh else "0", *extra]
+        return self._scripts()[index](keys=keys, args=args)
+
+    async def next(self, group, head, fresh=False):
+        epoch, seq = await self._call(0, group, fresh, head)
+        return epoch, int(seq), seal(head, epoch, seq)
 
     async def current(self, group):
-        return await self._run(1, group, False)
-
-    async def _run(self, script, group, fresh):
-        args = [_new_epoch(), self.ttl, "1" if fresh else "0"]
-        epoch, seq = await self._scripts()[script](keys=[self.prefix + group], args=args)
+        epoch, seq = await self._call(1, group)
         return epoch, int(seq)
+
+    async def since(self, group, epoch, seq):
+        reply = await self._call(2, group, False, epoch, seq)
+        return reply[0], int(reply[1]), (reply[3] if reply[2] else None)
 
 
 _store = None

@@ -8,6 +8,7 @@ the server hold any number of them (`market_data` with symbols Z1, Z2, ...).
 
 import json
 from dataclasses import dataclass, field
+from typing import Optional
 
 from streams import errors, groups, registry
 
@@ -18,9 +19,24 @@ class Subscription:
     params: dict  # as the client sent them: echoed in replies
     normalized: dict
     group: str
-    # Until its full_update is sent, events of the group wait in `buffer`.
+    # Until its full_update (or its replay) is sent, events of the group
+    # wait in `buffer`.
     pending: bool = True
     buffer: list = field(default_factory=list)
+    # (epoch, seq) the client already has from a snapshot or a replay: live
+    # events up to it are not sent again.
+    floor: Optional[tuple] = None
+
+    def covers(self, message):
+        """Whether the client already has this event; the floor is dropped
+        at the first event past it, so the check costs nothing after."""
+        floor = self.floor
+        if floor is None:
+            return False
+        if message["epoch"] == floor[0] and message["seq"] <= floor[1]:
+            return True
+        self.floor = None
+        return False
 
     @property
     def session_id(self):

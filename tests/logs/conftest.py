@@ -1,36 +1,25 @@
 """Frontend logs test helpers: a client for `POST /api/logs/`, a log
-directory of the test's own, throttle rates set per test, and chromium
+directory and a throttle history of the test's own, and chromium
 (tests/browser_support.py)."""
 
 import json
 import logging.config
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.logging import FRONTEND_FILE, build_logging
 from tests.browser_support import chromium  # noqa: F401  (fixture)
+from tests.logs.throttle_support import fresh_throttling
 
 URL = "/api/logs/"
 
 
-def set_rates(settings, anon, user):
-    """Sets the throttle rates of `POST /api/logs/` (read per request)."""
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"logs_anon": anon, "logs_user": user},
-    }
-
-
 @pytest.fixture(autouse=True)
 def generous_rates(settings):
-    """No test is throttled unless it sets its own rates; throttle history
-    lives in the cache, so each test starts with none."""
-    set_rates(settings, "10000/min", "10000/min")
-    cache.clear()
-    yield
-    cache.clear()
+    """No test is throttled unless it sets its own rates, and each counts
+    from zero."""
+    fresh_throttling(settings)
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from logs.checks import throttle_rates
-from tests.logs.conftest import set_rates
+from tests.logs.throttle_support import set_rates
 
 
 def test_readable_rates_pass():

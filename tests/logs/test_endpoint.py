@@ -49,9 +49,9 @@ def test_it_takes_a_single_entry_without_a_batch(send, frontend_lines):
     assert len(frontend_lines()) == 1
 
 
-def test_it_takes_a_json_body_sent_without_content_type():
-    body = '{"level": "warn", "message": "curl -d"}'
-    response = APIClient().generic("POST", "/api/logs/", body, content_type="")
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_it_takes_json_with_parameters_in_any_case(send, content_type):
+    response = send({"level": "warn", "message": "x"}, content_type=content_type)
 
     assert response.status_code == 202
 
@@ -83,6 +83,7 @@ def test_it_keeps_every_field_of_an_entry(send, owner, token_for, frontend_lines
 
 
 def test_it_stores_a_batch_with_one_insert(send, django_assert_num_queries):
+    send({"level": "warn", "message": "the first store may prune (logs.retention)"})
     batch = {"entries": [{"level": "warn", "message": f"m{i}"} for i in range(20)]}
 
     with django_assert_num_queries(1):
@@ -126,10 +127,13 @@ def test_it_keeps_a_forged_newline_inside_its_json_line(send, frontend_lines):
         assert raw not in lines[0]
 
 
-def test_it_refuses_a_body_of_another_type(send):
-    response = send("level=warn", content_type="application/x-www-form-urlencoded")
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", ""])
+def test_it_refuses_a_body_of_another_type_or_none(send, content_type):
+    response = send('{"level": "warn", "message": "x"}', content_type=content_type)
 
     assert response.status_code == 415
+    assert "application/json" in response.json()["detail"]
+    assert not FrontendLogEntry.objects.exists()
 
 
 def test_only_post_is_allowed(client):

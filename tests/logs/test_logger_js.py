@@ -142,6 +142,19 @@ def test_it_collapses_identical_messages_into_one_with_a_count(page, endpoint):
     ]
 
 
+def test_a_count_at_the_servers_limit_starts_another_entry(page, endpoint):
+    make_logger(page, flushInterval=60_000, maxCount=3)
+
+    page.evaluate(
+        """async () => {
+            for (let i = 0; i < 7; i++) logger.warn("hot loop");
+            await logger.flush();
+        }"""
+    )
+
+    assert [e["count"] for e in endpoint.entries] == [3, 3, 1]
+
+
 def test_a_full_queue_drops_the_oldest_and_the_next_batch_says_how_many(page, endpoint):
     make_logger(page, flushInterval=60_000, maxQueue=5, batchSize=50)
 
@@ -238,6 +251,7 @@ def test_it_flushes_with_keepalive_when_the_page_goes_away(page, endpoint, leave
 
     assert [e["message"] for e in endpoint.entries] == ["leaving"]
     assert page.evaluate("window.keepalive") == [True]
+    assert endpoint.requests[0]["headers"]["content-type"] == "application/json"
 
 
 def test_it_captures_uncaught_errors_and_unhandled_rejections(page, endpoint):

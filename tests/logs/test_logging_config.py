@@ -1,5 +1,6 @@
 """Server logging (config/logging.py): the error file holds WARNING and
-above from every logger, the frontend file holds only browser entries, and
+above from every logger except clients' 4xx, the frontend file holds only
+browser entries, and
 DEBUG reaches the console only when DEBUG is on."""
 
 import logging
@@ -43,6 +44,18 @@ def test_the_error_file_gets_warning_and_above_from_every_logger(configure):
         assert f"{name} warning" in text
         assert f"{name} error" in text
         assert f"{name} info" not in text
+
+
+@pytest.mark.parametrize("name", ["django.request", "django.server", "django.security.csrf"])
+def test_the_error_file_keeps_5xx_answers_but_not_4xx(configure, name):
+    log_dir = configure(debug=False)
+
+    logging.getLogger(name).warning("client mistake", extra={"status_code": 404})
+    logging.getLogger(name).error("server failure", extra={"status_code": 503})
+
+    text = (log_dir / ERRORS_FILE).read_text()
+    assert "client mistake" not in text
+    assert "server failure" in text
 
 
 def test_browser_entries_stay_out_of_the_error_file(configure):

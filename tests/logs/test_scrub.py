@@ -19,6 +19,12 @@ from logs.scrub import scrub, scrub_text
         ("csrftoken=abc; sessionid=xyz", "csrftoken=[scrubbed]; sessionid=[scrubbed]"),
         ("'api_key': 'k-123'", "'api_key': '[scrubbed]'"),
         ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln seen", "jwt [scrubbed] seen"),
+        ("x-eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "x-[scrubbed]"),
+        ("a.eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "a.[scrubbed]"),
+        (
+            "my-app_session-id: s1; x-csrftoken=t2",
+            "my-app_session-id: [scrubbed]; x-csrftoken=[scrubbed]",
+        ),
     ],
 )
 def test_it_scrubs_secrets_in_text(text, scrubbed):

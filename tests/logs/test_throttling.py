@@ -2,11 +2,12 @@
 rate. Time is moved with DRF's swappable `timer`, never slept."""
 
 import pytest
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from logs.models import FrontendLogEntry
-from logs.throttling import AnonLogThrottle, UserLogThrottle
-from tests.logs.conftest import set_rates
+from logs.throttling import THROTTLE_CACHE, AnonLogThrottle, UserLogThrottle
+from tests.logs.throttle_support import set_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +85,11 @@ def test_rates_are_read_per_request(send, settings, clock):
 
     set_rates(settings, anon="5/min", user="5/min")
     assert send(ENTRY).status_code == 202
+
+
+def test_the_history_is_kept_in_the_throttle_cache(send, rates, clock):
+    """The cache every server process shares when REDIS_URL is set
+    (tests/adversarial/test_log_endpoint.py tries two processes)."""
+    send(ENTRY)
+
+    assert caches[THROTTLE_CACHE].get("throttle_logs_anon_127.0.0.1") == [clock.now]

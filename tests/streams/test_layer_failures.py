@@ -131,9 +131,9 @@ async def test_an_event_that_cannot_be_sent_starts_a_new_epoch_for_its_scope(set
     publisher = Publisher()
     numbered = []
 
-    async def next_(group, fresh=False):
+    async def next_(group, head, fresh=False):
         numbered.append(fresh)
-        return ("e", len(numbered))
+        return ("e", len(numbered), sequence.seal(head, "e", len(numbered)))
 
     attempts = []
 
@@ -166,17 +166,18 @@ async def test_a_counter_restored_from_another_redis_run_starts_a_new_epoch(sett
     sequence.reset()
     store = sequence.store()
     group = "st.state_machines.session.restored"
-    epoch, seq = await store.next(group)
-    again = await store.next(group)
-    assert again == (epoch, seq + 1)
+    head = '{"type":"x"'
+    epoch, seq, _ = await store.next(group, head)
+    again = await store.next(group, head)
+    assert again[:2] == (epoch, seq + 1)
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
         await client.hset(store.prefix + group, mapping={"run": "another-run", "seq": 1})
     finally:
         await client.aclose()
-    restored_epoch, restored_seq = await store.next(group)
+    restored_epoch, restored_seq, _ = await store.next(group, head)
     assert restored_epoch != epoch and restored_seq == 1
-    fresh_epoch, fresh_seq = await store.next(group, fresh=True)
+    fresh_epoch, fresh_seq, _ = await store.next(group, head, fresh=True)
     assert fresh_epoch != restored_epoch and fresh_seq == 1
 
 

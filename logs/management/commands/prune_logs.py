@@ -1,4 +1,5 @@
-"""`manage.py prune_logs --older-than 7d`: delete old frontend log entries.
+"""`manage.py prune_logs --older-than 7d`: delete old frontend log entries
+now, at any age (the recorder keeps to LOGS_RETENTION_DAYS by itself).
 
 Deletes in batches so a large table is never locked for long, and stops
 cleanly between batches on SIGINT or SIGTERM, reporting what it did.
@@ -11,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from logs.durations import parse_duration
-from logs.models import FrontendLogEntry
+from logs.retention import BATCH_SIZE, delete_batch
 
 
 def _duration(text):
@@ -24,7 +25,7 @@ def _duration(text):
 class Command(BaseCommand):
     help = "Delete frontend log entries received longer ago than --older-than (e.g. 7d)."
 
-    batch_size = 5000
+    batch_size = BATCH_SIZE
     stopping = False
 
     def add_arguments(self, parser):
@@ -61,10 +62,9 @@ class Command(BaseCommand):
         """Deletes the entries received before `cutoff`, one batch at a
         time until none is left or a stop was asked; returns how many."""
         deleted = 0
-        old = FrontendLogEntry.objects.filter(received_at__lt=cutoff).order_by()
         while not self.stopping:
-            batch = list(old.values_list("pk", flat=True)[: self.batch_size])
+            batch = delete_batch(cutoff, self.batch_size)
             if not batch:
                 break
-            deleted += FrontendLogEntry.objects.filter(pk__in=batch).delete()[0]
+            deleted += batch
         return deleted

@@ -12,10 +12,12 @@
  * leave in batches: every `flushInterval` ms, at once when `batchSize` are
  * waiting, and with `fetch(..., {keepalive: true})` when the page is hidden
  * or left. Identical messages within `dedupeWindow` ms become one entry
- * with a `count`. A full queue drops its oldest entry and the next batch
- * says how many were dropped. A 429 pauses sending for its `Retry-After`.
- * Everything sent is clamped below the server's limits, so one odd entry
- * can never get a whole batch refused.
+ * with a `count` (a new one past `maxCount`). A full queue drops its
+ * oldest entry and the next batch says how many were dropped. A 429 pauses
+ * sending for its `Retry-After`. Everything sent is clamped below the
+ * server's limits, so one odd entry can never get a whole batch refused.
+ * Requests are same-origin `application/json`, as the server requires
+ * (415 otherwise); sendBeacon can't send that type, hence fetch keepalive.
  */
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -34,7 +36,9 @@ const DEFAULTS = Object.freeze({
   consoleLevel: "warn",
   csrfCookieName: "csrftoken",
   // Server limits: 8 KiB messages, 16 KiB contexts nested 5 deep, 256 KiB
-  // bodies. A UTF-16 unit is at most 3 UTF-8 bytes, hence these char counts.
+  // bodies, counts up to 1,000. A UTF-16 unit is at most 3 UTF-8 bytes,
+  // hence these char counts.
+  maxCount: 1000,
   maxMessageChars: 2000,
   maxContextChars: 5000,
   maxContextDepth: 4,
@@ -169,7 +173,12 @@ export class Logger {
     const now = this.options.now();
     const text = storable(message, this.options.maxMessageChars);
     const key = `${level}\u0000${source}\u0000${text}`;
-    const same = this.queue.find((item) => item.key === key && now - item.since < this.options.dedupeWindow);
+    const same = this.queue.find(
+      (item) =>
+        item.key === key &&
+        now - item.since < this.options.dedupeWindow &&
+        item.entry.count < this.options.maxCount,
+    );
     if (same) {
       same.entry.count += 1;
       return;

@@ -6,7 +6,7 @@
  * Status:
  *   pending   -> not sent on the current connection (or no connection)
  *   joining   -> `subscribe` sent; events are dropped, the coming
- *                `full_update` covers them
+ *                `full_update` or replay covers them
  *   syncing   -> `subscribed` received; the next message is the snapshot,
  *                or, for a stream without one, the first event
  *   live      -> seq/epoch known; events are applied in order
@@ -54,8 +54,21 @@ export class Subscription {
     return subscriptionKey(this.stream, this.params)
   }
 
+  /** A subscribe names the last event applied (PROTOCOL.md "Resuming from
+   * history"): the server replays what came after it, or says it can't and
+   * sends a snapshot. */
   frame(action, requestId) {
-    return { action, stream: this.stream, params: this.params, request_id: requestId }
+    const frame = { action, stream: this.stream, params: this.params, request_id: requestId }
+    if (action === "subscribe" && this.epoch !== null && this.seq !== null) {
+      frame.since = { seq: this.seq, epoch: this.epoch }
+    }
+    return frame
+  }
+
+  /** A new epoch: nothing from the old one can be resumed. */
+  forgetPosition() {
+    this.epoch = null
+    this.seq = null
   }
 
   /** Called when a `subscribe` frame with this request_id has been sent. */
@@ -86,7 +99,9 @@ export class Subscription {
   /** Called with a reply to this subscription's current request. */
   reply(message) {
     if (message.type === "subscribed") {
-      if (this.status === "joining") this.status = "syncing"
+      // Recovered: the events missed follow, then live ones; the table,
+      // seq and epoch held so far stay right.
+      if (this.status === "joining") this.status = message.data?.recovered ? "live" : "syncing"
     } else if (message.type === "full_update") {
       this.snapshot(message)
     } else if (message.type === "error") {

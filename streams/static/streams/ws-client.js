@@ -304,6 +304,7 @@ export class StreamsClient {
       if (sub.stream !== stream || !sub.matches(message)) continue
       const outcome = sub.event(message)
       if (outcome === RESYNC_GAP) this.stats.gaps += 1
+      if (outcome === RESYNC_EPOCH) sub.forgetPosition()
       if (outcome === RESYNC_GAP || outcome === RESYNC_EPOCH) {
         log.info(`streams: ${stream} resync (${outcome})`, { seq: message.seq, had: sub.seq })
         this.resync(sub)
