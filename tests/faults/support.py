@@ -27,6 +27,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from django.db import connection
@@ -233,6 +235,20 @@ class Rig:
         )
         self.coordinators.append(child)
         return child.start()
+
+    def health(self):
+        """Each daphne's `GET /healthz` status, as a load balancer sees it
+        (None: no answer within 3 s)."""
+        statuses = []
+        for server in self.servers:
+            try:
+                with urllib.request.urlopen(server.url + "/healthz", timeout=3) as reply:
+                    statuses.append(reply.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+            except OSError:
+                statuses.append(None)
+        return statuses
 
     def steady(self, seconds):
         """Let writes flow for a while (time in which clients must keep up)."""

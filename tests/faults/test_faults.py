@@ -25,6 +25,10 @@ pytestmark = [
 ]
 
 RECOVERY = 3  # seconds of writes after the fault ends, before the writer stops
+# Longer than the Redis clients' retry budget (streams/redis_clients.py:
+# about 3.5 s of backoff), so the outage is not absorbed by retries and the
+# give-up paths (`unavailable`, a new epoch for unsent events) run too.
+REDIS_OUTAGE = 5
 
 
 def finish(rig):
@@ -41,9 +45,11 @@ def test_redis_killed_and_restarted_empty(make_rig):
     rig = make_rig().start()
     rig.steady(1.5)
     rig.redis.kill()
-    rig.steady(1)
+    rig.steady(REDIS_OUTAGE)
+    assert rig.health() == [503, 503], "a load balancer must see Redis is gone"
     rig.redis.restart(keep_data=False)
     rig.steady(RECOVERY)
+    assert rig.health() == [200, 200]
     finish(rig)
 
 
@@ -54,9 +60,11 @@ def test_redis_killed_and_restarted_with_aof(make_rig):
     rig = make_rig(aof=True).start()
     rig.steady(1.5)
     rig.redis.kill()
-    rig.steady(1)
+    rig.steady(REDIS_OUTAGE)
+    assert rig.health() == [503, 503], "a load balancer must see Redis is gone"
     rig.redis.restart(keep_data=True)
     rig.steady(RECOVERY)
+    assert rig.health() == [200, 200]
     finish(rig)
 
 
