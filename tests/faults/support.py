@@ -169,9 +169,12 @@ class Rig:
         if writer:
             starting.append(self.start_writer)
         self._in_parallel(starting)
+        # Half of them resume with `since` after a gap or a reconnect,
+        # half always take a fresh snapshot: both recovery paths are held
+        # to the same promises.
         clients = [
             StreamClient(f"c{n}-{server.port}", server.ws_url, token,
-                         params={"session_id": str(self.session.pk)})
+                         params={"session_id": str(self.session.pk)}, resume=n % 2 == 1)
             for server in self.servers for n in range(clients_per_server)
         ]
         self.fleet = Fleet(clients).start()
@@ -336,6 +339,7 @@ class Rig:
         return self.fleet.call(lambda: {
             "connects": sum(c.connects for c in self.fleet.clients),
             "snapshots": sum(c.snapshots for c in self.fleet.clients),
+            "recoveries": sum(c.recoveries for c in self.fleet.clients),
             "errors": [m["data"] for c in self.fleet.clients for m in c.errors],
         })
 

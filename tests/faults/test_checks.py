@@ -48,3 +48,18 @@ async def test_the_client_follows_seq_and_epoch_like_the_protocol_says():
         "resubscribe: gap: seq 13 after 11", "resubscribe: new epoch e2 (had e1)"]
     assert client.observations["1"] == [
         ("snapshot", 3, 10), ("event", 4, 11), ("snapshot", 8, 20)]
+
+
+async def test_a_resuming_client_sends_since_and_keeps_its_table_when_recovered():
+    client = StreamClient("t", "ws://unused", "token", params={"session_id": "1"}, resume=True)
+    client.handle(snapshot(10, [("1", "idle", 3)]))
+    client.handle(event(11, 4))
+    client.handle(event(13, 6))  # gap
+    await asyncio.sleep(0)
+    assert client._frame["since"] == {"seq": 11, "epoch": "e1"}
+    client.handle({"type": "subscribed", "stream": "state_machines", "data": {"recovered": True},
+                   "request_id": client._frame["request_id"]})
+    client.handle(event(12, 5))
+    client.handle(event(13, 6))
+    assert client.view() == {"1": ("monitoring", 6)} and client.recoveries == 1
+    assert silent_skips(client.observations, {"1": {3, 4, 5, 6}}) == []

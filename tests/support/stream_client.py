@@ -12,6 +12,9 @@ any of them was left with a stale table or silently missed a write:
 - Close codes 1001/1006/1011/1012/1013/4408 (and a refused connection)
   reconnect with exponential backoff and full jitter, then resubscribe.
 - A subscribe answered `unavailable` is sent again after a backoff.
+- With `resume=True` a resubscribe carries `since` (the last applied
+  position): `subscribed` with `recovered: true` means the missed events
+  follow and no `full_update` comes.
 - Every `internal_error`, every applied (instance id, version) and every
   snapshot is recorded, in order, with what happened to the connection.
 
@@ -38,7 +41,7 @@ class StreamClient:
     subscription (`stream`, `params`)."""
 
     def __init__(self, name, url, token, stream="state_machines", params=None,
-                 backoff_base=0.5, backoff_cap=2.0, connect_timeout=5):
+                 backoff_base=0.5, backoff_cap=2.0, connect_timeout=5, resume=False):
         self.name = name
         self.url = url
         self.token = token
@@ -47,6 +50,8 @@ class StreamClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.connect_timeout = connect_timeout
+        self.resume = resume
+        self.recoveries = 0
         # The table and the position in the scope.
         self.table = {}
         self.seq = None
@@ -150,6 +155,8 @@ class StreamClient:
         self._request += 1
         frame = {"action": "subscribe", "stream": self.stream, "params": self.params,
                  "request_id": f"{self.name}-{self._request}"}
+        if self.resume and self.seq is not None:
+            frame["since"] = {"seq": self.seq, "epoch": self.epoch}
         self._frame = frame
         if self._ws is not None:
             try:
@@ -176,6 +183,8 @@ class StreamClient:
             self._handle_error_or_note(message)
         elif message.get("stream") != self.stream:
             return
+        elif type_ == "subscribed":
+            self._subscribed(message)
         elif type_ == "full_update":
             self._full_update(message)
         elif type_ in EVENT_TYPES:
@@ -194,6 +203,16 @@ class StreamClient:
         else:
             self.errors.append(message)
         self.note(f"error {code}: {data.get('message')}")
+
+    def _subscribed(self, message):
+        if (message.get("data") or {}).get("recovered") and \
+                message.get("request_id") == self._frame.get("request_id"):
+            # The server replays what we missed after self.seq: go on
+            # applying from there, table untouched.
+            self.resyncing = False
+            self.recoveries += 1
+            self._attempt = 0
+            self.note(f"recovered from seq={self.seq} epoch={self.epoch}")
 
     def _full_update(self, message):
         instances = message["data"]["instances"]
