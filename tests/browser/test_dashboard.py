@@ -207,7 +207,7 @@ def test_a_sequence_gap_makes_the_page_resync_to_what_the_database_holds(
     expect(dashboard.state_row(instance.pk)).to_be_visible()
     before = dashboard.stats()
 
-    counters = RedisSequences(redis_url, settings.STREAMS_NAMESPACE)
+    counters = RedisSequences(redis_url, settings.STREAMS_NAMESPACE, settings.STREAMS_SEQ_TTL_SECONDS)
     counter = counters.prefix + group_name("state_machines", f"session.{desk.session.pk}")
     client = redis.Redis.from_url(redis_url)
     # The page's subscription gave the scope its epoch: this is its counter.
