@@ -42,7 +42,7 @@ from trading import states
 from trading.models import StateTransition, StrategyInstance, TradingSession
 
 CONVERGE_SECONDS = 5
-CLIENTS_PER_SERVER = 12
+CLIENTS_PER_SERVER = 10
 INSTANCES = 10
 WRITES_PER_SECOND = 20
 

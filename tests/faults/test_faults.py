@@ -167,7 +167,7 @@ def test_coordinator_killed_mid_tick(make_rig):
     before = latest_write()
     first = rig.coordinator("--speed", "0", "--seed", "7")
     wait_for(lambda: latest_write() > before, 15, "the coordinator wrote nothing")
-    rig.steady(1.5)
+    rig.steady(1)
     first.signal(signal.SIGKILL)
     first.wait(10)
     # The killed coordinator's open transaction is rolled back by PostgreSQL.
@@ -178,7 +178,7 @@ def test_coordinator_killed_mid_tick(make_rig):
 
     second = rig.coordinator("--speed", "0", "--seed", "8")
     wait_for(lambda: latest_write() > killed_at, 15, "the restarted coordinator wrote nothing")
-    rig.steady(1.5)
+    rig.steady(1)
     second.signal(signal.SIGTERM)
     assert second.wait(20) == 0, second.read()[-3000:]
     last_write = time.time()
