@@ -62,7 +62,8 @@ class Dashboard:
         return self.page.evaluate(STATE_TABLE_JS)
 
     def stats(self):
-        """The streams client's counters: opened, resyncs, gaps, stale."""
+        """The streams client's counters: opened, resyncs, gaps, stale,
+        snapshots and recovered (resumed without one)."""
         return self.page.evaluate("() => ({ ...window.__streams.stats })")
 
     def client_state(self):

@@ -163,11 +163,13 @@ def test_after_the_server_is_killed_and_restarted_the_page_reconnects_by_itself(
     dashboard, desk, server, console
 ):
     """daphne dies (SIGKILL) and comes back on the same port: the page
-    reconnects without help, never holding two sockets at once, and its
-    fresh snapshot shows a change made while the server was down."""
+    reconnects without help, never holding two sockets at once, and resumes
+    every subscription from the history kept in Redis, without a snapshot,
+    showing a change made while the server was down."""
     sockets = dashboard.sockets
     instance = desk.instances["SOLUSDT"]
     expect(dashboard.state_row(instance.pk)).to_be_visible()
+    before = dashboard.stats()
 
     # Each reconnect attempt while the port is closed is logged by chromium
     # itself ("WebSocket connection to 'ws://…/ws' failed: … ERR_CONNECTION_
@@ -193,7 +195,10 @@ def test_after_the_server_is_killed_and_restarted_the_page_reconnects_by_itself(
     assert sockets.overlaps == []
     assert len(sockets.open) == 1
     assert sockets.closed == sockets.created - 1
-    assert dashboard.stats()["opened"] == 2
+    after = dashboard.stats()
+    assert after["opened"] == 2
+    assert after["recovered"] > before["recovered"]
+    assert after["snapshots"] == before["snapshots"]
 
 
 def test_a_sequence_gap_makes_the_page_resync_to_what_the_database_holds(

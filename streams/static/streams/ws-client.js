@@ -53,7 +53,7 @@ export class StreamsClient {
   constructor({ url = socketUrl() } = {}) {
     this.url = url
     this.state = { name: STATES.IDLE }
-    this.stats = { opened: 0, resyncs: 0, gaps: 0, stale: 0 }
+    this.stats = { opened: 0, resyncs: 0, gaps: 0, stale: 0, snapshots: 0, recovered: 0 }
     this.server = null // the welcome's data
     this.socket = null
     this.ready = false // welcome received on the current socket
@@ -293,6 +293,8 @@ export class StreamsClient {
       this.subscriptions.get(subscriptionKey(stream, message.params ?? {}))?.withdrawn(message)
       return
     }
+    if (message.type === "full_update") this.stats.snapshots += 1
+    if (message.type === "subscribed" && message.data?.recovered) this.stats.recovered += 1
     if (REPLIES.has(message.type)) {
       const sub = this.requests.get(message.request_id)
       sub?.reply(message)
