@@ -5,15 +5,9 @@ and sends every event through the layer once per socket; STACK-NOTES shows
 that is where the time goes (and where the core layer drops messages). Here
 each server process (one hub per event loop) joins a group once, receives an
 event once, and hands the same pre-encoded text frame to each local
-subscriber. The hub also watches sequence gaps (counted and logged, so a
-drop is never silent) and closes sockets whose client went quiet.
-
-A hub also probes its own path through the layer: a Redis restart drops
-pub/sub subscriptions and events published meanwhile without a trace, and
-an event that never arrives leaves no gap to see until the next one. When
-its probes stop coming back, the hub closes its sockets with 1012 and
-answers subscribes `unavailable` until they do: every client then knows,
-reconnects, and resyncs from a snapshot taken once the layer works again.
+subscriber, in seq order (streams.reorder). The hub also runs the process's
+timers: the heartbeat sweep, the authority re-check (streams.access) and
+the layer probe (streams.probe).
 """
 
 import asyncio
@@ -25,17 +19,14 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from streams import access
+from streams.probe import PROBE, LayerProbe
+from streams.reorder import ReorderBuffer
 from streams.snapshots import Snapshots
 
 logger = logging.getLogger(__name__)
 
 FRAME = "stream.frame"
 CONTROL = "stream.control"
-PROBE = "stream.probe"
-# Probes (one per STREAMS_LAYER_PROBE_SECONDS) that may be outstanding before
-# the layer counts as lost. Counted in ticks of this process's own loop, so
-# a process that was frozen does not take its own pause for a lost layer.
-PROBES_LOST = 5
 
 
 class Hub:
@@ -50,31 +41,47 @@ class Hub:
         self.consumers = set()
         self.stats = Counter()
         self.snapshots = Snapshots()
-        self._last_seq = {}
-        self._held = {}
+        self.probe = LayerProbe(self)
+        self._order = ReorderBuffer()
         self._timers = {}
         self._lock = asyncio.Lock()
         self._tasks = []
         self._undiscarded = set()
         self.starting = None
-        self.layer_ok = True
-        self._probes_sent = 0
-        self._awaited = set()
-        self._trouble_at = 0
+
+    @property
+    def layer_ok(self):
+        return self.probe.ok
 
     async def start(self):
         self.channel = await self.layer.new_channel("hub.")
+        interval = settings.STREAMS_HEARTBEAT_INTERVAL
         self._tasks = [
             asyncio.ensure_future(self._read()),
-            asyncio.ensure_future(self._sweep()),
-            asyncio.ensure_future(self._recheck()),
-            asyncio.ensure_future(self._probe()),
+            self._every(max(interval / 2, 0.05), lambda: self.sweep_once(interval)),
+            self._every(settings.STREAMS_AUTH_RECHECK_SECONDS,
+                        lambda: access.recheck(list(self.consumers))),
+            self._every(settings.STREAMS_LAYER_PROBE_SECONDS, self.probe_once),
         ]
 
     async def stop(self):
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _every(self, seconds, job):
+        """Runs `job` (sync, or returning an awaitable) every `seconds`; a
+        failure is logged and the timer goes on."""
+        async def run():
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    result = job()
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:
+                    logger.exception("hub: a periodic job failed; it runs again in %s s", seconds)
+        return asyncio.ensure_future(run())
 
     # Membership ---------------------------------------------------------
 
@@ -103,14 +110,14 @@ class Hub:
             members.pop(consumer, None)
             if not members:
                 del self.members[group]
-                self._release(group)
-                self._last_seq.pop(group, None)
+                self._cancel_wait(group)
+                self._order.forget(group)
                 await self._discard(group)
 
     async def _discard(self, group):
         """Leaves a group in the layer. Never raises: a socket that leaves
         while the layer is away must still leave its other groups; the
-        group is discarded again by the next sweep."""
+        group is discarded again at the next probe tick."""
         try:
             await self.layer.group_discard(group, self.channel)
         except Exception as exc:
@@ -142,14 +149,22 @@ class Hub:
                 logger.exception("hub: could not hand on a message; it is lost")
 
     async def dispatch(self, message):
-        if message.get("type") == PROBE:
-            self._probe_returned(message["n"])
-            return
-        if message.get("type") != FRAME:
+        kind = message.get("type")
+        if kind == PROBE:
+            self.probe.returned(message)
+        elif kind != FRAME:
             await self._fan_out(message)
-            return
-        for ready in self._in_order(message):
-            await self._fan_out(ready)
+        else:
+            group = message["group"]
+            for ready in self._order.accept(message):
+                await self._fan_out(ready)
+            if not self._order.waiting(group):
+                self._cancel_wait(group)
+            elif group not in self._timers:
+                self._timers[group] = self.loop.call_later(
+                    self.reorder_window,
+                    lambda: asyncio.ensure_future(self._give_up_waiting(group)),
+                )
 
     async def _fan_out(self, message):
         group = message.get("group")
@@ -163,144 +178,42 @@ class Hub:
                 logger.exception("hub: delivery to one socket failed")
         self.stats["deliveries"] += len(members)
 
-    def _in_order(self, message):
-        """The frames to hand on now, in `seq` order.
-
-        Two processes publishing to one scope number their events in one
-        order but may reach this process in the other; a frame that comes
-        early waits up to `reorder_window` for the ones before it, so a race
-        between publishers does not cost every subscriber a resync. What is
-        still missing after that is a real loss: counted, logged, and left
-        to the clients' gap rule.
-        """
-        group, epoch, seq = message["group"], message["epoch"], message["seq"]
-        last = self._last_seq.get(group)
-        if last is None or last[0] != epoch:
-            released = self._release(group)
-            self._last_seq[group] = (epoch, seq)
-            return released + [message]
-        if seq <= last[1]:
-            return [message]  # late: clients have resynced past it
-        held = self._held.setdefault(group, {})
-        held[seq] = message
-        ready = []
-        while last[1] + 1 in held:
-            ready.append(held.pop(last[1] + 1))
-            last = (epoch, last[1] + 1)
-        self._last_seq[group] = last
-        if held and group not in self._timers:
-            self._timers[group] = self.loop.call_later(
-                self.reorder_window, lambda: asyncio.ensure_future(self._give_up_waiting(group))
-            )
-        elif not held:
-            self._held.pop(group, None)
-            timer = self._timers.pop(group, None)
-            if timer is not None:
-                timer.cancel()
-        return ready
-
     async def _give_up_waiting(self, group):
-        for message in self._release(group):
+        """The reorder window closed: what never came is a real loss."""
+        self._timers.pop(group, None)
+        released, missed = self._order.give_up(group)
+        if missed:
+            self.stats["gaps"] += missed
+            logger.warning(
+                "hub: %d event(s) of %s lost before reaching this process; "
+                "subscribers will resync", missed, group,
+            )
+        for message in released:
             await self._fan_out(message)
 
-    def _release(self, group):
-        """Called when waiting is over: count what never came, hand on the
-        rest in order."""
+    def _cancel_wait(self, group):
         timer = self._timers.pop(group, None)
         if timer is not None:
             timer.cancel()
-        held = self._held.pop(group, {})
-        last = self._last_seq.get(group)
-        released = []
-        for seq in sorted(held):
-            if last is not None and seq > last[1] + 1:
-                missed = seq - last[1] - 1
-                self.stats["gaps"] += missed
-                logger.warning(
-                    "hub: %d event(s) of %s lost before reaching this process "
-                    "(seq %d -> %d); subscribers will resync",
-                    missed, group, last[1], seq,
-                )
-            last = (held[seq]["epoch"], seq)
-            released.append(held[seq])
-        if last is not None:
-            self._last_seq[group] = last
-        return released
 
-    # Heartbeat ----------------------------------------------------------
-
-    async def _sweep(self):
-        """Closes sockets whose client sent nothing for 3 heartbeats."""
-        interval = settings.STREAMS_HEARTBEAT_INTERVAL
-        while True:
-            await asyncio.sleep(max(interval / 2, 0.05))
-            self.sweep_once(interval)
+    # Timers ---------------------------------------------------------------
 
     def sweep_once(self, interval):
+        """Closes sockets whose client sent nothing for 3 heartbeats."""
         deadline = self.timer() - 3 * interval
         for consumer in list(self.consumers):
             if consumer.last_seen < deadline:
                 self.stats["heartbeat_timeouts"] += 1
                 asyncio.ensure_future(consumer.close_quiet_client())
 
-    async def _probe(self):
-        interval = settings.STREAMS_LAYER_PROBE_SECONDS
-        while True:
-            await asyncio.sleep(interval)
-            await self.probe_once(2 * interval)
-
-    async def probe_once(self, timeout):
-        """Sends the next probe and judges the layer: troubled when a probe
-        cannot be sent, or one sent PROBES_LOST ticks ago has not come
-        back (lost on the way, as events would have been)."""
-        self._probes_sent += 1
-        n = self._probes_sent
-        self._awaited.add(n)  # before sending: it may come back first
-        try:
-            await asyncio.wait_for(self.layer.send(self.channel, {"type": PROBE, "n": n}), timeout)
-        except Exception as exc:
-            self._awaited.discard(n)
-            await self._troubled(n, f"a probe could not be sent ({type(exc).__name__})")
-        lost = {m for m in self._awaited if m <= n - PROBES_LOST}
-        if lost:
-            self._awaited -= lost
-            await self._troubled(n, f"{len(lost)} probe(s) never came back")
+    async def probe_once(self, timeout=None):
+        """One tick of the layer probe; groups a failed discard left behind
+        are discarded again."""
+        await self.probe.tick(timeout or 2 * settings.STREAMS_LAYER_PROBE_SECONDS)
         for group in list(self._undiscarded):
             if group not in self.members:
                 self._undiscarded.discard(group)
                 await self._discard(group)
-
-    async def _troubled(self, n, why):
-        """Closes every socket with 1012, once per outage; the layer counts
-        as back when a probe sent after the last trouble returns."""
-        self._trouble_at = n
-        if not self.layer_ok:
-            return
-        self.layer_ok = False
-        self.stats["layer_outages"] += 1
-        logger.error(
-            "hub: events may have been lost on the channel layer (%s); closing %d "
-            "socket(s) with 1012 so their clients resync", why, len(self.consumers),
-        )
-        for consumer in list(self.consumers):
-            await consumer.close_for_resync()
-
-    def _probe_returned(self, n):
-        self._awaited.discard(n)
-        if not self.layer_ok and n > self._trouble_at:
-            self.layer_ok = True
-            logger.warning("hub: the channel layer delivers again")
-
-    async def _recheck(self):
-        """The safety net of streams.access: every connection's authority,
-        checked again on a timer."""
-        while True:
-            await asyncio.sleep(settings.STREAMS_AUTH_RECHECK_SECONDS)
-            try:
-                await access.recheck(list(self.consumers))
-            except Exception as exc:
-                logger.warning("hub: the authority re-check failed (%s); next in %s s",
-                               exc, settings.STREAMS_AUTH_RECHECK_SECONDS)
 
 
 _hubs = {}
