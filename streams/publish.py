@@ -17,12 +17,11 @@ import threading
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
 from streams import hub as hubs
-from streams import groups, registry, relay, sequence
+from streams import groups, layer, registry, relay, sequence
 from streams.errors import is_transient
 from streams.protocol import encode, message
 
@@ -36,6 +35,15 @@ class Event:
     data: dict
     keys: dict = field(default_factory=dict)
     conflate_key: object = None
+
+
+@dataclass
+class Control:
+    """A connection-level instruction to the sockets of a group (close,
+    recheck): no seq, no history."""
+
+    group: str
+    payload: dict
 
 
 def publish(stream, type_, data, *, conflate_key=None, **keys):
@@ -53,7 +61,7 @@ def publish_on_commit(stream, type_, data, *, using=None, **keys):
 def publish_control(group, **payload):
     """Send a connection-level instruction (e.g. close) to the sockets of a
     group, without a sequence number."""
-    publisher().submit(("control", group, payload))
+    publisher().submit(Control(group, payload))
 
 
 def publish_control_on_commit(group, *, using=None, **payload):
@@ -67,7 +75,6 @@ class Publisher:
         self._lock = threading.Lock()
         self._conflated = {}
         self._broken = set()
-        self.warned_no_listener = False
 
     def submit(self, item):
         self._ensure_started()
@@ -119,22 +126,22 @@ class Publisher:
                 if isinstance(item, Event):
                     await self._accept(item)
                 else:
-                    _, group, payload = item
-                    await self._send(group, {"type": hubs.CONTROL, "group": group, **payload})
+                    await layer.group_send(
+                        item.group, {"type": hubs.CONTROL, "group": item.group, **item.payload}
+                    )
             except Exception:
                 logger.exception("publisher: could not send %r", item)
             finally:
                 self._queue.task_done()
 
     async def _accept(self, event):
-        if self._alone():
-            url = relay.target()
-            if url is not None:
-                # Blocking this thread's loop keeps the order, and unlike an
-                # executor it still works while the interpreter exits
-                # (the atexit flush of a manage.py command).
-                relay.forward(url, event)
-                return
+        url = layer.relay_target()
+        if url is not None:
+            # Blocking this thread's loop keeps the order, and unlike an
+            # executor it still works while the interpreter exits (the
+            # atexit flush of a manage.py command).
+            relay.forward(url, event)
+            return
         stream = registry.get(event.stream)
         window = stream.conflate_seconds()
         if not window or event.conflate_key is None:
@@ -164,7 +171,7 @@ class Publisher:
                 self._broken.discard(group)
                 payload = {"type": hubs.FRAME, "group": group, "frame": frame,
                            "seq": seq, "epoch": epoch}
-                await self._persist(lambda: self._send(group, payload))
+                await self._persist(lambda: layer.group_send(group, payload))
             except Exception:
                 # Its subscribers must not take the next event for the one
                 # after this: it starts a new epoch, and they resync.
@@ -190,31 +197,6 @@ class Publisher:
                                type(exc).__name__, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
-
-    @staticmethod
-    def _alone():
-        """In-memory layer and no server in this process: nobody here can
-        hear an event."""
-        return isinstance(get_channel_layer(), InMemoryChannelLayer) and not hubs.local_hubs()
-
-    async def _send(self, group, payload):
-        layer = get_channel_layer()
-        if not isinstance(layer, InMemoryChannelLayer):
-            await layer.group_send(group, payload)
-            return
-        # The in-memory layer cannot cross processes or threads: hand the
-        # message straight to the hubs of this process, on their own loops.
-        local = hubs.local_hubs()
-        if not local and not self.warned_no_listener:
-            self.warned_no_listener = True
-            logger.warning(
-                "streams: in-memory channel layer, no server in this process and "
-                "no `manage.py serve` announced: events published here reach no "
-                "client. Set REDIS_URL to share them."
-            )
-        for hub in local:
-            future = asyncio.run_coroutine_threadsafe(hub.dispatch(payload), hub.loop)
-            await asyncio.wrap_future(future)
 
 
 _publisher = Publisher()

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from streams import hub as hubs
-from streams import sequence
+from streams import layer, sequence
 from streams.hub import FRAME
 from streams.probe import LOST_AFTER
 from streams.publish import Publisher
@@ -151,7 +151,7 @@ async def test_an_event_that_cannot_be_sent_starts_a_new_epoch_for_its_scope(set
             raise RedisConnectionError("Connection closed by server.")
 
     monkeypatch.setattr(sequence.store(), "next", next_)
-    monkeypatch.setattr(publisher, "_send", send)
+    monkeypatch.setattr(layer, "group_send", send)
     publisher._ensure_started()
     from streams.publish import Event
 

@@ -4,11 +4,10 @@ dashboard, and the failure of a command whose events were lost on the way."""
 
 import json
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
-from streams import relay
+from streams import layer, relay
 from streams.publish import publisher
 from trading.exceptions import TradingError
 
@@ -28,17 +27,13 @@ class TradingCommand(BaseCommand):
         return parser
 
     def handle(self, *args, **options):
-        if (
-            self.writes
-            and isinstance(get_channel_layer(), InMemoryChannelLayer)
-            and relay.target() is None
-        ):
+        if self.writes and layer.unheard():
             self.stderr.write(
                 "note: no REDIS_URL and no `manage.py serve` running here, so changes "
                 "made here are saved but not pushed: a dashboard served by another "
                 "process shows them when it resubscribes (e.g. on reload)."
             )
-            publisher().warned_no_listener = True  # said once is enough
+            layer.explained()
         try:
             result = self.run(**options)
         except (TradingError, ObjectDoesNotExist, ValueError) as exc:
