@@ -1,6 +1,6 @@
 """The one WebSocket endpoint (`/ws`): PROTOCOL.md's connection, frames,
 errors and subscriptions, conducted here and done by the modules named
-after each part (transport, frames, subscriptions, snapshots, access).
+after each part (transport, frames, subscriber, snapshots, access).
 
 Events do not reach this consumer through its own channel-layer channel:
 the process hub calls `deliver()` with a frame encoded once for everybody.
@@ -15,13 +15,13 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from streams import access, errors, frames, groups, registry, sequence
+from streams import access, errors, frames, groups, registry
 from streams import protocol as proto
-from streams.db import in_pool
 from streams.hub import CONTROL, Hub, get_hub
 from streams.ratelimit import TokenBucket
-from streams.subscriptions import Subscription, Subscriptions, group_of, lookup
-from streams.transport import Transport, frame_of
+from streams.subscriber import Subscriber
+from streams.subscriptions import Subscriptions
+from streams.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class StreamConsumer(AsyncConsumer):
             return
         self.user = self.scope["user"]
         self.subscriptions = Subscriptions(settings.STREAMS_MAX_SUBSCRIPTIONS)
+        self.subscriber = Subscriber(self, self.subscriptions)
         self.bucket = TokenBucket(settings.STREAMS_RATE_PER_SECOND, settings.STREAMS_RATE_BURST)
         self.refused = 0
         self.last_seen = Hub.timer()
@@ -116,7 +117,7 @@ class StreamConsumer(AsyncConsumer):
             return
         self.user = user
         for key in forbidden:
-            await self._end(key, reason="forbidden")
+            await self.subscriber.end(key, reason="forbidden")
 
     # Sending ------------------------------------------------------------
 
@@ -128,14 +129,7 @@ class StreamConsumer(AsyncConsumer):
         if message["type"] == CONTROL:
             await self._control(message)
             return
-        sub = self.subscriptions.in_group(group)
-        if sub is None:
-            return
-        if sub.pending:
-            sub.buffer.append(message)
-            return
-        if not sub.covers(message):
-            await self.transport.send(message["frame"], frame_of(message))
+        await self.subscriber.deliver(group, message)
 
     async def _control(self, message):
         action = message.get("action")
@@ -162,9 +156,9 @@ class StreamConsumer(AsyncConsumer):
                     proto.message("pong", proto.SYSTEM, request_id=frame.request_id)
                 )
             elif frame.action == "subscribe":
-                await self.subscribe(frame)
+                await self.subscriber.subscribe(frame, self.user)
             else:
-                await self.unsubscribe(frame)
+                await self.subscriber.unsubscribe(frame)
         except Exception as exc:
             await self._answer_failure(exc, frame)
 
@@ -196,97 +190,3 @@ class StreamConsumer(AsyncConsumer):
             ))
         elif self.refused > settings.STREAMS_RATE_BURST:
             await self.transport.close(proto.CLOSE_RATE_LIMITED)
-
-    # Subscriptions ----------------------------------------------------------
-
-    async def subscribe(self, frame):
-        stream, raw, normalized, key = lookup(frame)
-        if not self.hub.layer_ok:
-            raise errors.Unavailable(
-                "events cannot reach this server right now; retry", stream=stream.name
-            )
-        try:
-            await in_pool(stream.authorize)(self.user, normalized)
-        except (errors.Forbidden, errors.InvalidParams) as exc:
-            exc.stream = stream.name
-            # A right lost since an earlier subscribe ends that one too.
-            await self._end(key, reason="forbidden")
-            raise
-        sub = self.subscriptions.get(key)
-        if sub is None:
-            self.subscriptions.check_room()
-            sub = Subscription(stream, raw, normalized, group_of(stream, normalized))
-            # Joined first: if joining fails, nothing is recorded and a
-            # retried subscribe joins again.
-            await self.hub.join(sub.group, self)
-            self.subscriptions.add(key, sub)
-        else:
-            sub.params, sub.pending, sub.buffer, sub.floor = raw, True, [], None
-        try:
-            if frame.since is not None and await self._resume(sub, frame):
-                return
-            await self.send_json(proto.message(
-                "subscribed", stream.name, {} if frame.since is None else {"recovered": False},
-                params=raw, request_id=frame.request_id, session_id=sub.session_id,
-            ))
-            if stream.snapshot is not None:
-                await self._send_snapshot(sub, frame.request_id)
-        finally:
-            sub.pending, sub.buffer = False, []
-
-    async def _resume(self, sub, frame):
-        """Replays what the client missed since `frame.since` from the
-        scope's history, if it holds all of it; False when it does not (the
-        caller sends a snapshot). The group was joined first, so events
-        past the history's end are in `sub.buffer`."""
-        epoch, seq, missed = await sequence.store().since(sub.group, *frame.since)
-        if missed is None:
-            return False
-        await self.send_json(proto.message(
-            "subscribed", sub.stream.name, {"recovered": True}, params=sub.params,
-            request_id=frame.request_id, session_id=sub.session_id,
-        ))
-        for text in missed:
-            await self.transport.send(text)
-        await self._send_held(sub, epoch, seq)
-        return True
-
-    async def _send_snapshot(self, sub, request_id):
-        """Called right after joining the group: the seq is read before the
-        snapshot and events that arrive meanwhile are held back, so the
-        client never sees an event older than its snapshot after it."""
-        epoch, seq = await sequence.store().current(sub.group)
-        data = await self.hub.snapshots.data(sub.stream, sub.normalized, sub.group, epoch, seq)
-        envelope = proto.message("full_update", sub.stream.name, request_id=request_id,
-                                 session_id=sub.session_id, seq=seq, epoch=epoch)
-        await self.transport.send(proto.encode_with_data(envelope, data))
-        await self._send_held(sub, epoch, seq)
-
-    async def _send_held(self, sub, epoch, seq):
-        """Sends the events held while the client was brought to (epoch,
-        seq), those past it only, and keeps later copies of the rest out."""
-        sub.floor = (epoch, seq)
-        for held in sub.buffer:
-            if not sub.covers(held):
-                await self.transport.send(held["frame"], frame_of(held))
-
-    async def unsubscribe(self, frame):
-        stream, raw, normalized, key = lookup(frame)
-        sub = self.subscriptions.remove(key)
-        if sub is not None:
-            await self.hub.leave(sub.group, self)
-        await self.send_json(proto.message(
-            "unsubscribed", stream.name, {}, params=raw, request_id=frame.request_id,
-            session_id=normalized.get("session_id") if stream.session_scoped else None,
-        ))
-
-    async def _end(self, key, reason):
-        """Ends a subscription the server takes away, telling the client."""
-        sub = self.subscriptions.remove(key)
-        if sub is None:
-            return
-        await self.hub.leave(sub.group, self)
-        await self.send_json(proto.message(
-            "unsubscribed", sub.stream.name, {"reason": reason},
-            params=sub.params, session_id=sub.session_id,
-        ))

@@ -6,7 +6,6 @@ tests/faults; these pin each rule down on its own."""
 import asyncio
 
 import pytest
-from channels.db import database_sync_to_async as db
 from channels.layers import get_channel_layer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
