@@ -267,19 +267,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 
-def _positive_int(name, default):
-    value = env_int(name, default)
-    if value < 1:
-        raise ImproperlyConfigured(f"{name}={value} must be a whole number of at least 1")
-    return value
-
-
 # POST /api/logs/: the CPU time a request may spend on its body before it
 # is refused with 413 (logs.budget).
-LOGS_REQUEST_CPU_MS = _positive_int("LOGS_REQUEST_CPU_MS", 500)
+LOGS_REQUEST_CPU_MS = env_int("LOGS_REQUEST_CPU_MS", 500, minimum=1)
 # Stored entries older than this are deleted as new ones come in
 # (logs.retention).
-LOGS_RETENTION_DAYS = _positive_int("LOGS_RETENTION_DAYS", 30)
+LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 30, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
