@@ -25,7 +25,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from streams import groups, registry, sequence  # noqa: E402
 from streams.publish import publisher  # noqa: E402
-from trading import states  # noqa: E402
+from trading.instances import states  # noqa: E402
 from trading.models import StrategyInstance, TradingSession  # noqa: E402
 
 # A cycle of live states, so every change is a `state_change` event.

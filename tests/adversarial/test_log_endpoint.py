@@ -19,8 +19,8 @@ from logs.parsers import MAX_BODY_BYTES
 from logs.retention import retention
 from logs.serializers import MAX_MESSAGE_BYTES
 from tests.logs.throttle_support import count_under, fresh_throttling, set_rates
-from tests.processes import manage
-from tests.services import require
+from tests.support.processes import manage
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ import pytest
 
 from bench import report, stack
 from bench.run import Plan, benchmark
-from tests.services import redis_url
+from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.live]
 

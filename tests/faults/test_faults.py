@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.db.models import Max
 
-from trading import states
+from trading.instances import states
 from trading.models import StateTransition, StrategyInstance
 
 pytestmark = [

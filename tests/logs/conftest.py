@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.logging import FRONTEND_FILE, build_logging
-from tests.browser_support import chromium  # noqa: F401  (fixture)
+from tests.support.browser import chromium  # noqa: F401  (fixture)
 from tests.logs.throttle_support import fresh_throttling
 
 URL = "/api/logs/"

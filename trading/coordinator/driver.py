@@ -17,7 +17,7 @@ from functools import partial
 
 from django.db import transaction
 
-from trading import states
+from trading.instances import states
 from trading.coordinator.broadcast import broadcast_signal
 from trading.exceptions import StrategyConfigError, UnknownStrategy
 from trading.strategies import registry

@@ -17,7 +17,7 @@ connection that died between ticks is replaced before use and costs nothing.
 
 Killed outright mid-tick (SIGKILL, a crash), it leaves the database
 consistent: every instance write is one conditional transaction of the
-model's write path (trading/querysets.py: the row locked, its state checked
+model's write path (trading/instances/querysets.py: the row locked, its state checked
 against the one it was read in and against the transition table, the state
 and the position in params saved together), so an instance is either
 before or after a legal move, never between. What is lost is the rest of
@@ -39,7 +39,7 @@ from django.db import (
     DatabaseError, InterfaceError, OperationalError, close_old_connections,
 )
 
-from trading import states
+from trading.instances import states
 from trading.coordinator.broadcast import broadcast_tick
 from trading.coordinator.driver import InstanceDriver
 from trading.coordinator.market import Market

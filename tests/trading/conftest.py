@@ -4,8 +4,8 @@ feed, and the WebSocket helpers of tests/streams."""
 import pytest
 
 from tests.support.websocket import connect, flush  # noqa: F401  (fixtures)
-from trading import market_store
-from trading.feeds.base import Batch, Feed, Quote
+from trading.market import store as market_store
+from trading.market.feeds.base import Batch, Feed, Quote
 
 
 @pytest.fixture(autouse=True)

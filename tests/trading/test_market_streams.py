@@ -10,7 +10,7 @@ from streams import registry
 from streams.publish import publish
 from trading.coordinator import Coordinator
 from trading.coordinator.broadcast import broadcast_signal
-from trading.feeds.base import Liquidation
+from trading.market.feeds.base import Liquidation
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,8 +1,8 @@
 """Turns a command-line feed spec (`sim`, `csv:PATH`) into a feed."""
 
 from trading.exceptions import FeedError
-from trading.feeds.replay import CsvReplayFeed
-from trading.feeds.sim import SimulatedFeed
+from trading.market.feeds.replay import CsvReplayFeed
+from trading.market.feeds.sim import SimulatedFeed
 
 SPECS = ("sim", "csv:PATH")
 

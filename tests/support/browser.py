@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.services import require
+from tests.support.services import require
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -1,8 +1,8 @@
-"""Known inputs give known indicator values (trading/indicators.py)."""
+"""Known inputs give known indicator values (trading/market/indicators.py)."""
 
 import pytest
 
-from trading.indicators import SymbolTracker, pump_score
+from trading.market.indicators import SymbolTracker, pump_score
 
 
 def test_pump_score_of_the_documented_example_is_50():

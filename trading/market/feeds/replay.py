@@ -21,7 +21,7 @@ from pathlib import Path
 from streams import params as stream_params
 from streams.errors import InvalidParams
 from trading.exceptions import FeedError
-from trading.feeds.base import LIQUIDATION_SIDES, Batch, Feed, Liquidation, Quote
+from trading.market.feeds.base import LIQUIDATION_SIDES, Batch, Feed, Liquidation, Quote
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests import processes
-from tests.live import free_port
+from tests.support import processes
+from tests.support.live import free_port
 from trading.management.commands import tail_stream
 from trading.management.process import stop_on_signals
 from trading.models import StrategyInstance, TradingSession

@@ -10,8 +10,8 @@ import websockets
 from channels.db import database_sync_to_async as db
 from django.core.management.base import CommandError
 
-from tests import processes, services
-from tests.live import Daphne, Serve
+from tests.support import processes, services
+from tests.support.live import Daphne, Serve
 from trading.management.commands.tail_stream import Command as TailStream
 from trading.models import StrategyInstance
 

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from trading.exceptions import FeedError
-from trading.feeds.replay import CsvReplayFeed, write_csv
-from trading.feeds.sim import SimulatedFeed
-from trading.feeds.spec import open_feed
+from trading.market.feeds.replay import CsvReplayFeed, write_csv
+from trading.market.feeds.sim import SimulatedFeed
+from trading.market.feeds.spec import open_feed
 
 SAMPLE = Path(__file__).resolve().parents[2] / "trading" / "data" / "sample_feed.csv"
 
@@ -88,7 +88,7 @@ def test_a_bad_row_is_named_counted_and_skipped(tmp_path, caplog):
         "9,BTCUSDT,101,2,,",          # line 11: fine
     ]) + "\n")
     feed = CsvReplayFeed(path)
-    with caplog.at_level(logging.WARNING, logger="trading.feeds.replay"):
+    with caplog.at_level(logging.WARNING, logger="trading.market.feeds.replay"):
         ticks = first(feed, 100)
     assert [t.timestamp for t in ticks] == [1.0, 9.0]
     assert feed.skipped == 8

@@ -6,9 +6,10 @@ import threading
 import pytest
 from django.db.models import QuerySet
 
-from trading import market_store, states
+from trading.instances import states
+from trading.market import store as market_store
 from trading.coordinator import Coordinator
-from trading.feeds.sim import SimulatedFeed
+from trading.market.feeds.sim import SimulatedFeed
 from trading.models import StateTransition, StrategyInstance, TradingSession
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,10 +7,10 @@ import time
 import pytest
 from django.db import OperationalError, connection, connections
 
-from tests import services
-from trading import states
+from tests.support import services
+from trading.instances import states
 from trading.coordinator import Coordinator
-from trading.feeds.sim import SimulatedFeed
+from trading.market.feeds.sim import SimulatedFeed
 from trading.models import StateTransition, StrategyInstance
 
 pytestmark = pytest.mark.django_db(transaction=True)

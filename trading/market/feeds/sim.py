@@ -11,8 +11,8 @@ each step).
 import math
 import random
 
-from trading.feeds.base import Batch, Feed, Liquidation, Quote
-from trading.indicators import significant
+from trading.market.feeds.base import Batch, Feed, Liquidation, Quote
+from trading.market.indicators import significant
 
 # 2026-01-01T00:00:00Z: a fixed start, so a seed gives the same timestamps too.
 DEFAULT_START = 1_767_225_600.0

@@ -3,7 +3,7 @@
 import pytest
 
 from trading.exceptions import StrategyConfigError, UnknownStrategy
-from trading.indicators import Indicators
+from trading.market.indicators import Indicators
 from trading.strategies import registry
 from trading.strategies.base import Condition, Position
 

@@ -15,7 +15,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from trading.exceptions import BulkWriteNotSupported
-from trading.states import check_transition
+from trading.instances.states import check_transition
 from trading.strategies import registry
 
 # Fields a user may change; everything else (the id, `version`, the
@@ -26,7 +26,7 @@ EDITABLE = ("session_id", "strategy", "symbol", "state", "conditions", "params")
 CHECKED = frozenset({"session_id", "strategy", "state"})
 # A move to another session takes two versions: the old session's
 # `instance_removed` carries the first, the new session's `instance_added`
-# the second (trading/signals.py). A client that hears both (staff watching
+# the second (trading/instances/receivers.py). A client that hears both (staff watching
 # every session) applies them in that order and ends with the row, where a
 # shared version would make it drop the `instance_added` as a repeat.
 SESSION_MOVE_VERSIONS = 2

@@ -3,7 +3,8 @@
 from streams import params as p
 from streams.errors import Forbidden, InvalidParams
 from streams.registry import Stream, register
-from trading import messages, payloads, states
+from trading import messages
+from trading.instances import payloads, states
 from trading.models import StrategyInstance, TradingSession
 
 

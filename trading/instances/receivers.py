@@ -1,4 +1,6 @@
-"""The only producers of `state_machines` events: ORM signal handlers.
+"""The ORM signal receivers of trading, one per model and signal: the only
+producers of `state_machines` and `condition_progress` events, and the
+announcement of ownership changes to open sockets (streams.access).
 
 A change made anywhere (coordinator, admin, manage.py, shell, bulk update)
 reaches the dashboard the same way, and only after its transaction commits.
@@ -9,7 +11,8 @@ from django.dispatch import receiver
 
 from streams.access import recheck_user
 from streams.publish import publish_on_commit
-from trading import payloads, states
+from trading.instances import payloads, states
+from trading.market.streams import CONDITION_PROGRESS
 from trading.models import StrategyInstance, TradingSession
 
 STREAM = "state_machines"
@@ -30,6 +33,22 @@ def announce_save(sender, instance, created, update_fields, raw, using, moved_fr
     it arrive, in that order."""
     if raw:
         return
+    _announce_state(instance, created, update_fields, using, moved_from)
+    _announce_conditions(instance, created, update_fields, using)
+
+
+def _announce_conditions(instance, created, update_fields, using):
+    """The coordinator stores condition progress in `conditions`; whoever
+    writes it, the change reaches the dashboard like a state does."""
+    if instance.is_live and (created or update_fields is None or "conditions" in update_fields):
+        publish_on_commit(
+            CONDITION_PROGRESS, CONDITION_PROGRESS,
+            {"instance_id": str(instance.pk), "conditions": instance.conditions or []},
+            using=using, session_id=str(instance.session_id),
+        )
+
+
+def _announce_state(instance, created, update_fields, using, moved_from):
     fields = frozenset(update_fields or ())
     live = instance.is_live
     if created:

@@ -5,7 +5,7 @@ signed-in user may watch them, for every symbol or one (`symbol` param).
 `condition_progress` and `signals` belong to one trading session, scoped
 and authorized exactly like `state_machines`. The coordinator publishes
 all of them except `condition_progress`, which the ORM signal handlers
-produce from each instance's `conditions` (trading/signals_conditions.py).
+produce from each instance's `conditions` (trading/instances/receivers.py).
 """
 
 from django.conf import settings
@@ -13,8 +13,9 @@ from django.conf import settings
 from streams import params as p
 from streams.errors import Forbidden
 from streams.registry import Stream, register
-from trading import market_store, messages
-from trading.streams import authorize_session, live_instances, session_scope
+from trading import messages
+from trading.market import store as market_store
+from trading.instances.streams import authorize_session, live_instances, session_scope
 
 CONDITION_PROGRESS = "condition_progress"
 PUMP_INDICATORS = "pump_indicators"

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from streams.client import reconnect_delay
-from tests import processes, services
-from tests.live import Daphne
+from tests.support import processes, services
+from tests.support.live import Daphne
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db(transaction=True)

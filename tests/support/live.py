@@ -7,7 +7,7 @@ import tempfile
 import time
 import urllib.request
 
-from tests import processes
+from tests.support import processes
 
 
 def free_port():
