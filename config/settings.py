@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
-from config.logging import build_logging
+from config.logging import build_logging, build_production_logging
 from config.private_files import make_private, private_dir, private_sqlite, write_private
 from streams.redis_clients import connection_options
 
@@ -328,5 +328,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))
-LOGGING = build_logging(LOG_DIR, DEBUG)
+# The console's level; DEBUG also lets daphne's per-frame chatter through.
+LOG_LEVEL = env_choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
+if PRODUCTION:
+    LOGGING = build_production_logging(LOG_LEVEL)
+else:
+    LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))
+    LOGGING = build_logging(LOG_DIR, LOG_LEVEL)
