@@ -263,6 +263,20 @@ STREAMS_MAX_BACKLOG_BYTES = env_int("STREAMS_MAX_BACKLOG_BYTES", 4 * 1024 * 1024
 # window (milliseconds in the environment so the helper stays an integer).
 STREAMS_CONFLATE_SECONDS = env_int("STREAMS_CONFLATE_MS", 250) / 1000
 
+# GET /metrics (streams/views.py): a scraper sends METRICS_TOKEN as a bearer
+# token, or reaches daphne directly (not through the proxy) from one of
+# these networks.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# prometheus-client reads it from the environment itself (streams/metrics.py);
+# a directory that isn't there would fail at the first metric, unexplained.
+_multiprocess_dir = env_str("PROMETHEUS_MULTIPROC_DIR")
+if _multiprocess_dir and not Path(_multiprocess_dir).is_dir():
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={_multiprocess_dir!r} is not a directory; make it "
+        "(empty) before the processes start"
+    )
+
 # The simulated market feed's symbols, beside those the instances trade.
 TRADING_SIM_SYMBOLS = env_list(
     "TRADING_SIM_SYMBOLS", ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT"]

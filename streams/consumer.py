@@ -15,7 +15,7 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from streams import access, errors, frames, groups, registry, sequence
+from streams import access, errors, frames, groups, metrics, registry, sequence
 from streams import protocol as proto
 from streams.db import in_pool
 from streams.hub import CONTROL, Hub, get_hub
@@ -90,7 +90,7 @@ class StreamConsumer(AsyncConsumer):
             self.transport.closed = True
         if self.credentials is not None:
             self.hub.detach(self)
-            for group in self.subscriptions.groups() + self.control_groups:
+            for group in self.subscriptions.remove_all() + self.control_groups:
                 await self.hub.leave(group, self)
         raise StopConsumer()
 
@@ -240,6 +240,7 @@ class StreamConsumer(AsyncConsumer):
         caller sends a snapshot). The group was joined first, so events
         past the history's end are in `sub.buffer`."""
         epoch, seq, missed = await sequence.store().since(sub.group, *frame.since)
+        metrics.RESYNCS.labels("snapshot" if missed is None else "recovered").inc()
         if missed is None:
             return False
         await self.send_json(proto.message(

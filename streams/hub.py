@@ -24,7 +24,7 @@ from collections import Counter
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from streams import access
+from streams import access, metrics
 from streams.snapshots import Snapshots
 
 logger = logging.getLogger(__name__)
@@ -80,9 +80,12 @@ class Hub:
 
     def attach(self, consumer):
         self.consumers.add(consumer)
+        metrics.CONNECTIONS.inc()
 
     def detach(self, consumer):
-        self.consumers.discard(consumer)
+        if consumer in self.consumers:
+            self.consumers.remove(consumer)
+            metrics.CONNECTIONS.dec()
 
     async def join(self, group, consumer):
         """Called when a socket subscribes; the layer is only asked when the
@@ -128,7 +131,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self.stats["layer_errors"] += 1
+                metrics.count(self.stats, "layer_errors")
                 logger.exception("hub: channel layer receive failed; retrying")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
@@ -138,7 +141,7 @@ class Hub:
             except Exception:
                 # One message lost (the clients' seq rule sees the gap),
                 # never the process's delivery.
-                self.stats["dispatch_errors"] += 1
+                metrics.count(self.stats, "dispatch_errors")
                 logger.exception("hub: could not hand on a message; it is lost")
 
     async def dispatch(self, message):
@@ -161,7 +164,9 @@ class Hub:
                 await consumer.deliver(group, message)
             except Exception:
                 logger.exception("hub: delivery to one socket failed")
-        self.stats["deliveries"] += len(members)
+        metrics.count(self.stats, "deliveries", len(members))
+        if "frame" in message:
+            metrics.BYTES_SENT.inc(len(message["frame"]) * len(members))
 
     def _in_order(self, message):
         """The frames to hand on now, in `seq` order.
@@ -215,7 +220,7 @@ class Hub:
         for seq in sorted(held):
             if last is not None and seq > last[1] + 1:
                 missed = seq - last[1] - 1
-                self.stats["gaps"] += missed
+                metrics.count(self.stats, "gaps", missed)
                 logger.warning(
                     "hub: %d event(s) of %s lost before reaching this process "
                     "(seq %d -> %d); subscribers will resync",
@@ -240,7 +245,7 @@ class Hub:
         deadline = self.timer() - 3 * interval
         for consumer in list(self.consumers):
             if consumer.last_seen < deadline:
-                self.stats["heartbeat_timeouts"] += 1
+                metrics.count(self.stats, "heartbeat_timeouts")
                 asyncio.ensure_future(consumer.close_quiet_client())
 
     async def _probe(self):
@@ -277,7 +282,7 @@ class Hub:
         if not self.layer_ok:
             return
         self.layer_ok = False
-        self.stats["layer_outages"] += 1
+        metrics.count(self.stats, "layer_outages")
         logger.error(
             "hub: events may have been lost on the channel layer (%s); closing %d "
             "socket(s) with 1012 so their clients resync", why, len(self.consumers),

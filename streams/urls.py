@@ -4,5 +4,6 @@ from streams import relay, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path(relay.PATH.lstrip("/"), views.relay_event, name="streams-relay"),
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections
 
-from trading import states
+from trading import metrics, states
 from trading.coordinator.broadcast import broadcast_tick
 from trading.coordinator.driver import InstanceDriver
 from trading.coordinator.market import Market
@@ -81,6 +81,7 @@ class Coordinator:
             state__in=RUNNABLE, session__status=TradingSession.Status.ACTIVE
         ).order_by("id")
 
+    @metrics.TICK_SECONDS.time()
     def step(self, batch):
         """One tick; returns how many instances changed state."""
         self.now = batch.timestamp
