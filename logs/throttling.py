@@ -25,6 +25,8 @@ from django.utils.connection import ConnectionProxy
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from logs import metrics
+
 ANON_SCOPE = "logs_anon"
 USER_SCOPE = "logs_user"
 THROTTLE_CACHE = "throttle"
@@ -47,6 +49,10 @@ class LogThrottle(SimpleRateThrottle):
 
     def get_rate(self):
         return configured_rate(self.scope)
+
+    def throttle_failure(self):
+        metrics.THROTTLED.inc()
+        return super().throttle_failure()
 
 
 class AnonLogThrottle(LogThrottle):

@@ -26,7 +26,7 @@ def generous_rates(settings):
 def log_dir(tmp_path, settings):
     """The project's logging, pointed at a directory of this test's own (so
     no test writes to the project's var/log)."""
-    logging.config.dictConfig(build_logging(tmp_path, debug=False))
+    logging.config.dictConfig(build_logging(tmp_path))
     yield tmp_path
     logging.config.dictConfig(settings.LOGGING)
 

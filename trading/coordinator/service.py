@@ -39,6 +39,7 @@ from django.db import (
     DatabaseError, InterfaceError, OperationalError, close_old_connections,
 )
 
+from trading import metrics
 from trading.instances import states
 from trading.coordinator.broadcast import broadcast_tick
 from trading.coordinator.driver import InstanceDriver
@@ -115,6 +116,7 @@ class Coordinator:
             state__in=RUNNABLE, session__status=TradingSession.Status.ACTIVE
         ).order_by("id")
 
+    @metrics.TICK_SECONDS.time()
     def step(self, batch):
         """One tick; returns how many instances changed state."""
         self.now = batch.timestamp
