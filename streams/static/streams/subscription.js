@@ -37,10 +37,10 @@ export const RESYNC_EPOCH = "epoch"
 export const IGNORED_STALE = "stale"
 
 export class Subscription {
-  constructor(stream, params) {
+  constructor(stream, params, logger) {
     this.stream = stream
     this.params = params
-    this.handlers = new Listeners(stream)
+    this.handlers = new Listeners(stream, logger)
     this.status = "pending"
     this.requestId = null
     this.epoch = null
