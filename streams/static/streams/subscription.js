@@ -14,8 +14,8 @@
  *                tried again on the next connection
  */
 
-import { InstanceTable, STALE } from "./instance-table.js"
 import { Listeners } from "./listeners.js"
+import { STALE, Table } from "./table.js"
 
 /** JSON with sorted keys: {"a":1,"b":2} and {"b":2,"a":1} are one subscription. */
 export function canonicalJson(value) {
@@ -37,9 +37,11 @@ export const RESYNC_EPOCH = "epoch"
 export const IGNORED_STALE = "stale"
 
 export class Subscription {
-  constructor(stream, params, logger) {
+  /** `tableSpec`: how to keep this stream's rows (table.js); none, no rows. */
+  constructor(stream, params, { logger, tableSpec = null }) {
     this.stream = stream
     this.params = params
+    this.tableSpec = tableSpec
     this.handlers = new Listeners(stream, logger)
     this.status = "pending"
     this.requestId = null
@@ -127,8 +129,8 @@ export class Subscription {
     this.retries = 0
     this.epoch = message.epoch
     this.seq = message.seq
-    const instances = message.data?.instances
-    this.table = Array.isArray(instances) ? new InstanceTable(instances) : null
+    const rows = this.tableSpec && message.data?.[this.tableSpec.rows]
+    this.table = Array.isArray(rows) ? new Table(this.tableSpec, rows) : null
     this.handlers.emit(this.update(message, null))
   }
 

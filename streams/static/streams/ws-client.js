@@ -3,7 +3,8 @@
  * on Phoenix's Socket. This is the only module that opens a WebSocket
  * (tests/test_single_websocket_owner.py keeps it so): panels ask it for
  * subscriptions and never see the socket. It knows the protocol, nothing
- * of trading, nor of where logs go: the page hands it a logger.
+ * of trading, nor of where logs go: the page hands it a logger, and the
+ * table spec of each stream whose rows it should keep (table.js).
  *
  * Connection states (`onState`):
  *
@@ -57,10 +58,15 @@ export function socketUrl(path = "/ws", location = window.location) {
 }
 
 export class StreamsClient {
-  /** `logger`: {debug, info, warn, error}, called like console's. */
-  constructor({ url = socketUrl(), logger = CONSOLE_LOGGER } = {}) {
+  /**
+   * `logger`: {debug, info, warn, error}, called like console's.
+   * `tables`: {stream: table spec} for the streams whose rows the client
+   * keeps and hands to handlers (table.js).
+   */
+  constructor({ url = socketUrl(), logger = CONSOLE_LOGGER, tables = {} } = {}) {
     this.url = url
     this.logger = logger
+    this.tableSpecs = new Map(Object.entries(tables))
     this.state = { name: STATES.IDLE }
     this.stats = { opened: 0, resyncs: 0, gaps: 0, stale: 0, snapshots: 0, recovered: 0 }
     this.server = null // the welcome's data
@@ -139,14 +145,14 @@ export class StreamsClient {
    *            the subscription; `update.error` is its {code, message})
    *   message  the server message (null when the client replays its table
    *            to a handler that joined a live subscription)
-   *   rows     for streams whose snapshot is {"instances": [...]}: every
-   *            current row, after this update (see instance-table.js)
+   *   rows     for streams with a table spec: every current row, after
+   *            this update (see table.js); otherwise null
    *   change   {kind: added | updated | removed, id, row} for row events
    */
   subscribe(stream, params, handler) {
     const key = subscriptionKey(stream, params ?? {})
     const shared = this.subscriptions.has(key)
-    const sub = shared ? this.subscriptions.get(key) : this.create(key, new Subscription(stream, params ?? {}, this.logger))
+    const sub = shared ? this.subscriptions.get(key) : this.create(key, stream, params ?? {})
     const removeHandler = sub.handlers.add(handler)
     if (shared && !sub.replayTo(handler)) this.resync(sub)
     let subscribed = true
@@ -192,7 +198,9 @@ export class StreamsClient {
 
   // Subscriptions ------------------------------------------------------------
 
-  create(key, sub) {
+  create(key, stream, params) {
+    const tableSpec = this.tableSpecs.get(stream)
+    const sub = new Subscription(stream, params, { logger: this.logger, tableSpec })
     this.subscriptions.set(key, sub)
     if (this.ready) this.join(sub)
     return sub
