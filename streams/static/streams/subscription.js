@@ -87,8 +87,8 @@ export class Subscription {
 
   /**
    * Does an event (which names no subscription) belong here? Each param must
-   * equal the field of that name, on the envelope (session_id) or in data
-   * (symbol). A field the event lacks cannot disagree, so it matches.
+   * equal the field of that name, on the envelope (session_id, PROTOCOL.md)
+   * or else in data. A field the event lacks cannot disagree, so it matches.
    */
   matches(message) {
     return Object.entries(this.params).every(([name, wanted]) => {
