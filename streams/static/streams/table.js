@@ -1,34 +1,42 @@
 /**
- * The client's copy of an instance table (a `full_update` of the form
- * `{"instances": [...]}`), kept so that a late or repeated message can never
- * roll a row back.
+ * The client's copy of a stream's rows, kept so that a late or repeated
+ * message can never roll a row back. Which streams have rows, and what
+ * they look like, is the page's to say, in a spec per stream:
  *
- * Generic: a row is keyed on `data.id` (or `data.instance_id`, for streams
- * that describe something about an instance) and ordered by `data.version`
- * when the stream has one. `instance_removed` deletes a row; any other event
- * naming a row merges into it. The highest version seen per id is kept even
- * after a removal, so a state_change that overtook the removal cannot bring
- * the row back.
+ *   rows     the key of the `full_update`'s data that holds the rows
+ *   key      the field that names a row, in the rows and in the events
+ *   removes  the event types that delete the row they name
+ *   version  the field that orders a row's changes (none: the last wins)
+ *
+ * Any other event naming a row merges into it. The highest version seen
+ * per row is kept even after a removal, so an update that overtook the
+ * removal cannot bring the row back.
  */
 
-export const REMOVED = "instance_removed"
 export const STALE = Object.freeze({ kind: "stale" })
 
-export function rowKey(data) {
-  const id = data == null ? null : data.id ?? data.instance_id
-  return id == null ? null : String(id)
-}
-
-export class InstanceTable {
-  constructor(instances) {
+export class Table {
+  constructor(spec, rows) {
+    this.spec = spec
+    this.removes = new Set(spec.removes ?? [])
     this.rows = new Map()
     this.versions = new Map()
-    for (const item of instances) {
-      const id = rowKey(item)
+    for (const item of rows) {
+      const id = this.keyOf(item)
       if (id === null) continue
       this.rows.set(id, Object.freeze({ ...item }))
-      if (item.version != null) this.versions.set(id, item.version)
+      const version = this.versionOf(item)
+      if (version != null) this.versions.set(id, version)
     }
+  }
+
+  keyOf(data) {
+    const id = data?.[this.spec.key]
+    return id == null ? null : String(id)
+  }
+
+  versionOf(data) {
+    return this.spec.version == null ? null : data[this.spec.version]
   }
 
   values() {
@@ -42,11 +50,11 @@ export class InstanceTable {
    * is not about a row.
    */
   apply(type, data) {
-    const id = rowKey(data)
+    const id = this.keyOf(data)
     if (id === null) return null
-    const removal = type === REMOVED
+    const removal = this.removes.has(type)
     const known = this.versions.get(id)
-    const version = data.version
+    const version = this.versionOf(data)
     // A removal may repeat the version of the row it removes (a delete does
     // not save); an update must be strictly newer.
     if (known != null && version != null && (removal ? version < known : version <= known)) {
