@@ -3,6 +3,7 @@ mode's relay endpoint (streams/relay.py)."""
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse
@@ -10,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from streams import hub, relay
+from streams.db import in_pool
 from streams.errors import ProtocolError
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -40,13 +42,7 @@ def _channel_layer():
     return {"ok": True, "backend": settings.CHANNEL_LAYERS["default"]["BACKEND"]}
 
 
-@require_GET
-def healthz(request):
-    """Anyone (a load balancer, a probe) gets only `{"status": ...}`: 200
-    or 503. The checks' details and the streams' counters are for staff, by
-    session or by `Authorization: Token <key>` of a staff user, since an
-    error's text names hosts, ports, users and paths. A failing check is
-    logged with its error, so the reason is in the server's log too."""
+def _checks():
     checks = {}
     for name, probe in (("database", _database), ("channel_layer", _channel_layer)):
         try:
@@ -54,9 +50,25 @@ def healthz(request):
         except Exception as exc:
             logger.warning("healthz: %s check failed: %s: %s", name, type(exc).__name__, exc)
             checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return checks
+
+
+@require_GET
+async def healthz(request):
+    """Anyone (a load balancer, a probe) gets only `{"status": ...}`: 200
+    or 503. The checks' details and the streams' counters are for staff, by
+    session or by `Authorization: Token <key>` of a staff user, since an
+    error's text names hosts, ports, users and paths. A failing check is
+    logged with its error, so the reason is in the server's log too.
+
+    Async, its checks on the streams' worker threads (streams.db): as a
+    sync view it ran on a thread made for the request, so every probe
+    opened a database connection, and in a flood of other requests it
+    queued with them."""
+    checks = await in_pool(_checks)()
     healthy = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if healthy else "unavailable"}
-    if _is_staff(request):
+    if await sync_to_async(_is_staff)(request):
         body.update(checks, streams=hub.stats())
     return JsonResponse(body, status=200 if healthy else 503)
 
