@@ -7,6 +7,9 @@ import time
 
 from bench.stats import median_of
 
+LOG_RATE_TARGET = 5000
+FLOOD_P99_TARGET_MS = 100
+
 FANOUT_COLUMNS = [
     ("connect_s", "connect s", "{:.2f}"),
     ("expected", "expected", "{:.0f}"),
@@ -163,10 +166,17 @@ def targets(results, medians):
     ))
     rate = logs.get("entries_per_s")
     rows.append((
-        "log ingestion ≥ 2,000 accepted entries/s",
+        f"log ingestion ≥ {LOG_RATE_TARGET:,} accepted entries/s",
         logs.get("error") or f"{fmt(rate, '{:,.0f}')} entries/s",
-        _verdict(rate is not None and rate >= 2000,
-                 "not measured" if rate is None else f"short by {2000 - rate:,.0f}/s"),
+        _verdict(rate is not None and rate >= LOG_RATE_TARGET,
+                 "not measured" if rate is None else f"short by {LOG_RATE_TARGET - rate:,.0f}/s"),
+    ))
+    worst = _flood_p99(logs)
+    rows.append((
+        f"during the log flood: /healthz and page load p99 ≤ {FLOOD_P99_TARGET_MS} ms",
+        logs.get("error") or f"{fmt(worst)} ms (the slower of the two)",
+        _verdict(worst is not None and worst <= FLOOD_P99_TARGET_MS,
+                 "not measured" if worst is None else f"over by {fmt(worst - FLOOD_P99_TARGET_MS)} ms"),
     ))
     return "\n".join(
         [_row(["target", "measured (median of runs)", "verdict"]), _row(["---"] * 3)]
@@ -213,13 +223,12 @@ def misses(results, medians):
     if storms and (median_of(storms, "resync_s") or 1e9) > 10:
         notes.append(_storm_note(storms[0], results.get("reference", {}).get("storm", [])))
     logs = results.get("logs", {})
-    if logs.get("entries_per_s") is not None and logs["entries_per_s"] < 2000:
+    if logs.get("entries_per_s") is not None and logs["entries_per_s"] < LOG_RATE_TARGET:
         notes.append(
             f"**log ingestion** — {fmt(logs['server_cpu_s'] / max(logs['requests'], 1) * 1000)} ms "
-            "of daphne CPU per request of 20 entries, every request a synchronous Django view run "
-            "one at a time in daphne's single sync thread (scrubbing, a model instance per entry, "
-            "the JSON-lines file, opening database connections: `_connect_gen` in the last "
-            "profile)."
+            "of daphne CPU per request of 20 entries, all of it Python under one GIL on a "
+            "machine whose other core runs the load client and PostgreSQL (where it goes: the "
+            "last profile)."
         )
     return "\n\n".join(f"- {note}" for note in notes) or "Every target was met."
 
@@ -289,16 +298,42 @@ def _profile_table(found, what):
     return "\n".join(lines)
 
 
+def _flood_p99(logs):
+    """The worst p99 of the pages timed during the flood."""
+    timed = logs.get("latency", {}).get("flood", {}).values()
+    p99s = [page["p99_ms"] for page in timed if page.get("p99_ms") is not None]
+    return max(p99s, default=None)
+
+
 def logs_section(results):
     logs = results.get("logs", {})
     if "error" in logs:
         return logs["error"]
-    return (
+    summary = (
         f"{fmt(logs.get('entries_per_s'), '{:,.0f}')} accepted entries/s over "
         f"{fmt(logs.get('seconds'), '{:.1f}')} s: {logs.get('requests', 0):,} requests of 20 "
-        f"WARN/ERROR entries from 4 keep-alive connections, {logs.get('throttled', 0)} throttled, "
-        f"{logs.get('failed', 0)} failed; daphne used {fmt(logs.get('server_cpu_s'), '{:.1f}')} CPU s."
+        f"WARN/ERROR entries from {logs.get('workers', 4)} keep-alive connections, "
+        f"{logs.get('throttled', 0)} throttled, {logs.get('failed', 0)} failed; daphne used "
+        f"{fmt(logs.get('server_cpu_s'), '{:.1f}')} CPU s."
     )
+    latency = logs.get("latency")
+    if not latency:
+        return summary
+    lines = [
+        summary, "",
+        "Other pages, each fetched every 20 ms on a connection of its own, idle and during the flood:",
+        "",
+        _row(["page", "when", "requests", "p50 ms", "p99 ms", "max ms", "statuses"]),
+        _row(["---"] * 7),
+    ]
+    for when in ("idle", "flood"):
+        for path, page in latency.get(when, {}).items():
+            statuses = ", ".join(f"{n}× {status}" for status, n in sorted(page["statuses"].items()))
+            lines.append(_row([
+                f"`{path}`", when, str(page["samples"]), fmt(page["p50_ms"]),
+                fmt(page["p99_ms"]), fmt(page["max_ms"]), statuses,
+            ]))
+    return "\n".join(lines)
 
 
 def layers_section(medians):

@@ -332,6 +332,9 @@ LOGS_REQUEST_CPU_MS = env_int("LOGS_REQUEST_CPU_MS", 500, minimum=1)
 # Stored entries older than this are deleted as new ones come in
 # (logs.retention).
 LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 30, minimum=1)
+# Threads of each server process that serve POST /api/logs/ (logs.workers):
+# how many log requests work at once; the others wait for one.
+LOGS_WORKERS = env_int("LOGS_WORKERS", 2, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

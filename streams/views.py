@@ -7,6 +7,7 @@ import ipaddress
 import logging
 
 import yaml
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
@@ -17,6 +18,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from streams import asyncapi, hub, relay
+from streams.db import in_pool
 from streams import metrics as stream_metrics
 from streams.errors import ProtocolError
 from streams.publish import publish
@@ -48,13 +50,7 @@ def _channel_layer():
     return {"ok": True, "backend": settings.CHANNEL_LAYERS["default"]["BACKEND"]}
 
 
-@require_GET
-def healthz(request):
-    """Anyone (a load balancer, a probe) gets only `{"status": ...}`: 200
-    or 503. The checks' details and the streams' counters are for staff, by
-    session or by `Authorization: Token <key>` of a staff user, since an
-    error's text names hosts, ports, users and paths. A failing check is
-    logged with its error, so the reason is in the server's log too."""
+def _checks():
     checks = {}
     for name, probe in (("database", _database), ("channel_layer", _channel_layer)):
         try:
@@ -62,9 +58,25 @@ def healthz(request):
         except Exception as exc:
             logger.warning("healthz: %s check failed: %s: %s", name, type(exc).__name__, exc)
             checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return checks
+
+
+@require_GET
+async def healthz(request):
+    """Anyone (a load balancer, a probe) gets only `{"status": ...}`: 200
+    or 503. The checks' details and the streams' counters are for staff, by
+    session or by `Authorization: Token <key>` of a staff user, since an
+    error's text names hosts, ports, users and paths. A failing check is
+    logged with its error, so the reason is in the server's log too.
+
+    Async, its checks on the streams' worker threads (streams.db): as a
+    sync view it ran on a thread made for the request, so every probe
+    opened a database connection, and in a flood of other requests it
+    queued with them."""
+    checks = await in_pool(_checks)()
     healthy = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if healthy else "unavailable"}
-    if _is_staff(request):
+    if await sync_to_async(_is_staff)(request):
         body.update(checks, streams=hub.stats())
     return JsonResponse(body, status=200 if healthy else 503)
 
