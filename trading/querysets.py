@@ -139,14 +139,36 @@ class StrategyInstanceQuerySet(models.QuerySet):
         return applied
 
     def _bulk_write(self, rows, changes_by_pk, moving_pks):
-        """One UPDATE per chunk of rows (Django's CASE WHEN pk = ... per
-        field), past this queryset's own refusal of bulk_update: every row
-        has been locked and checked by apply_many()."""
+        """Writes every field apply_many() set on the (locked, checked)
+        rows: on PostgreSQL one `UPDATE ... FROM (VALUES ...)` per chunk,
+        linear in the rows; elsewhere Django's bulk_update (a CASE WHEN per
+        row and field, which costs seconds at 1,000 rows on PostgreSQL, in
+        Django's compiler and in the database), past this queryset's own
+        refusal of it."""
         names = set(MANAGED).union(*(changes_by_pk[row.pk] for row in rows))
         if moving_pks:
             names.update(MOVE_MANAGED)
-        plain = models.QuerySet(self.model, using=self.db)
-        plain.bulk_update(rows, sorted(names), batch_size=ROWS_PER_STATEMENT)
+        fields = [self.model._meta.get_field(name) for name in sorted(names)]
+        connection = connections[self.db]
+        if connection.vendor != "postgresql":
+            plain = models.QuerySet(self.model, using=self.db)
+            plain.bulk_update(rows, [field.name for field in fields], batch_size=ROWS_PER_STATEMENT)
+            return
+        columns = [self.model._meta.pk, *fields]
+        quote = connection.ops.quote_name
+        row_sql = "(" + ", ".join(f"%s::{column.cast_db_type(connection)}" for column in columns) + ")"
+        assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
+        names_sql = ", ".join(quote(column.column) for column in columns)
+        pk = quote(self.model._meta.pk.column)
+        with connection.cursor() as cursor:
+            for chunk in _chunks(rows):
+                cursor.execute(
+                    f"UPDATE {quote(self.model._meta.db_table)} AS t SET {assignments} "
+                    f"FROM (VALUES {', '.join([row_sql] * len(chunk))}) AS v({names_sql}) "
+                    f"WHERE t.{pk} = v.{pk}",
+                    [column.get_db_prep_save(getattr(row, column.attname), connection)
+                     for row in chunk for column in columns],
+                )
 
     def _announce(self, instances, fields_by_pk, moving_pks, moved_from):
         """post_save for each written row, naming only the fields that
