@@ -344,6 +344,10 @@ def coordinator_section(results):
             "event p50 ms", "event p99 ms", "lost", "tick p99 ÷ per row"]
     lines = [_row(head), _row(["---"] * len(head))]
     for run in runs:
+        if "error" in run:
+            lines.append(_row([f"{run['instances']:,}", run["design"], run["error"],
+                               *[""] * (len(head) - 3)]))
+            continue
         before = by_key.get((run["instances"], "per row"), {})
         lines.append(_row([
             f"{run['instances']:,}", run["design"], str(run["ticks"]), str(run["moves"]),

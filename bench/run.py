@@ -123,7 +123,11 @@ async def coordinated(plan, base, driver, token):
                     ("batched", None, plan.coordinated_ticks), ("per row", 1, plan.per_row_ticks),
                 ):
                     progress(f"  coordinator: {size} instances, {design}")
-                    run = await scenarios.coordinate(fleet, driver, session, ticks, per_transaction)
+                    try:
+                        run = await scenarios.coordinate(fleet, driver, session, ticks,
+                                                         per_transaction)
+                    except RuntimeError as exc:  # the driver's events did not drain
+                        run = {"error": str(exc)}
                     runs.append({"instances": size, "design": design, **run})
             finally:
                 await fleet.close()
