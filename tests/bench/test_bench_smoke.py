@@ -37,7 +37,8 @@ def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
     plan = Plan(
         clients=[10], events=20, max_events=20, repeats=1, snapshots=[100, 1000],
         storm_events=30, log_seconds=1.0, layers=False, profile=False,
-        port=stack.free_ports(5, first=8150),
+        port=stack.free_ports(5, first=8150), coordinated=[20], coordinated_ticks=2,
+        per_row_ticks=1,
     )
     results = benchmark(plan, smoke_stack, "smoke")
 
@@ -56,10 +57,14 @@ def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
         assert storm["lost"] == 0 and storm["stale_tables"] == 0, storm
         assert storm["resync_s"] is not None
     assert results["logs"].get("entries_per_s") or results["logs"].get("error")
+    assert [(run["instances"], run["design"]) for run in results["coordinator"]] == [
+        (20, "batched"), (20, "per row")]
+    assert all(run["lost"] == 0 and run["tick_p99_ms"] is not None
+               for run in results["coordinator"])
 
     text = report.render(results)
     for heading in ("## Targets", "## Fan-out", "## full_update", "## Reconnect storm",
-                    "## Log ingestion", "## Where daphne's time goes"):
+                    "## Coordinator", "## Log ingestion", "## Where daphne's time goes"):
         assert heading in text
     assert "| daphne | 10 | 20/s |" in text and "| reference | 10 | max |" in text
 
