@@ -11,6 +11,9 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
+CHILD = "test-child"
+
+
 def database_url():
     """The URL of the database this test is using (the test database)."""
     conf = connection.settings_dict
@@ -19,7 +22,8 @@ def database_url():
     user = conf.get("USER") or "postgres"
     host = conf.get("HOST") or "127.0.0.1"
     port = conf.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{conf['NAME']}"
+    # Named, so a test can kill its children's connections and not its own.
+    return f"postgres://{user}@{host}:{port}/{conf['NAME']}?application_name={CHILD}"
 
 
 def env(**extra):
