@@ -61,6 +61,15 @@ def publish_on_commit(stream, type_, data, *, using=None, **keys):
     transaction.on_commit(partial(publish, stream, type_, data, **keys), using=using)
 
 
+def new_epoch(stream, **keys):
+    """The next event of each scope `keys` route to starts a new epoch, so
+    their subscribers resync. Called by a writer that starts again after it
+    may have died between a commit and its events (the coordinator killed
+    mid-tick): nothing else would tell clients what they missed."""
+    stream = registry.get(stream)
+    publisher().renew(groups.stream_group(stream.name, scope) for scope in stream.routes(keys))
+
+
 def publish_control(group, **payload):
     """Send a connection-level instruction (e.g. close) to the sockets of a
     group, without a sequence number."""
@@ -78,6 +87,10 @@ class Publisher:
         self._lock = threading.Lock()
         self._conflated = {}
         self._broken = set()
+
+    def renew(self, groups_):
+        self._ensure_started()
+        self._loop.call_soon_threadsafe(self._broken.update, list(groups_))
 
     def submit(self, item):
         self._ensure_started()

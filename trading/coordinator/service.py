@@ -44,8 +44,11 @@ from django.db import (
     DatabaseError, InterfaceError, OperationalError, close_old_connections,
 )
 
+from streams.publish import new_epoch
 from trading import metrics
 from trading.instances import states
+from trading.instances.receivers import STREAM as STATE_MACHINES
+from trading.market.streams import CONDITION_PROGRESS, SIGNALS
 from trading.coordinator import writes
 from trading.coordinator.broadcast import broadcast_tick
 from trading.coordinator.driver import InstanceDriver
@@ -125,6 +128,16 @@ class Coordinator:
             state__in=RUNNABLE, session__status=TradingSession.Status.ACTIVE
         ).order_by("id")
 
+    def renew_epochs(self):
+        """A coordinator killed between a tick's commit and its events'
+        publishing leaves clients without them and without a gap: the next
+        coordinator starts each of its sessions' scopes in a new epoch, so
+        their subscribers resync before it writes anything."""
+        sessions = self._scope().values_list("session_id", flat=True).distinct()
+        for session_id in sessions:
+            for stream in (STATE_MACHINES, CONDITION_PROGRESS, SIGNALS):
+                new_epoch(stream, session_id=str(session_id))
+
     @metrics.TICK_SECONDS.time()
     def step(self, batch):
         """One tick; returns how many instances changed state."""
@@ -153,6 +166,7 @@ class Coordinator:
         threading.Event) is set; always settles the instances."""
         stop = stop or threading.Event()
         result = RunResult()
+        self.renew_epochs()
         started = first = None
         batches = iter(self.feed.batches())
         while ticks is None or result.ticks < ticks:
