@@ -19,7 +19,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from streams import access, metrics
-from streams.probe import PROBE, LayerProbe
+from streams.probe import LayerProbe
 from streams.reorder import ReorderBuffer
 from streams.snapshots import Snapshots
 
@@ -153,9 +153,7 @@ class Hub:
 
     async def dispatch(self, message):
         kind = message.get("type")
-        if kind == PROBE:
-            self.probe.returned(message)
-        elif kind != FRAME:
+        if kind != FRAME:
             await self._fan_out(message)
         else:
             group = message["group"]
@@ -212,8 +210,8 @@ class Hub:
                 asyncio.ensure_future(consumer.close_quiet_client())
 
     async def probe_once(self, timeout=None):
-        """One tick of the layer probe; groups a failed discard left behind
-        are discarded again."""
+        """One check of the layer (streams.probe); groups a failed discard
+        left behind are discarded again."""
         await self.probe.tick(timeout or 2 * settings.STREAMS_LAYER_PROBE_SECONDS)
         for group in list(self._undiscarded):
             if group not in self.members:

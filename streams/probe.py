@@ -1,63 +1,83 @@
-"""A process's check of its own path through the channel layer.
+"""A process's check that its subscription to the channel layer holds.
 
-A Redis restart drops pub/sub subscriptions, and events published
-meanwhile vanish without a trace: an event that never arrives leaves no gap
-to see until the next one of its scope, which may never come. So each hub
-sends itself a probe through the layer every STREAMS_LAYER_PROBE_SECONDS.
-A probe that cannot be sent, or that has not come back LOST_AFTER ticks
-later, means events may have been lost on that path: the hub closes its
-sockets with 1012, so every client reconnects and resyncs, and answers
-subscribes `unavailable` until a probe sent after the trouble returns.
+A Redis restart drops pub/sub subscriptions, and events published before
+this process is subscribed again vanish without a trace: an event that
+never arrives leaves no gap to see until the next one of its scope, which
+may never come. So every STREAMS_LAYER_PROBE_SECONDS each hub asks Redis,
+on a connection of its own, two things that slowness cannot fake: the
+server's run id (a new one means it restarted) and whether the hub's own
+channel still has a subscriber (PUBSUB NUMSUB). Either answer going wrong,
+or Redis not answering at all, means events may have been lost: the hub
+closes its sockets with 1012, so every client reconnects and resyncs, and
+answers subscribes `unavailable` until a check comes back right.
 
-Counted in ticks of the process's own loop, not wall time, so a process
-that was frozen does not take its own pause for a lost layer.
+An answer that is only slow (Redis frozen, or this process too busy to read
+it) is judged at the next tick: delayed events are not lost ones, and a
+busy server must not close every socket it has. The in-memory layer lives
+in the process and loses nothing: there is nothing to check.
 """
 
 import asyncio
 import logging
 
+from channels.layers import InMemoryChannelLayer
+from django.conf import settings
+
 from streams import metrics
+from streams.redis_clients import async_client
 
 logger = logging.getLogger(__name__)
-
-PROBE = "stream.probe"
-LOST_AFTER = 5
 
 
 class LayerProbe:
     def __init__(self, hub):
         self.hub = hub
         self.ok = True
-        self._sent = 0
-        self._awaited = set()
-        self._trouble_at = 0
+        self._run_id = None
+        self._client = None
 
     async def tick(self, timeout):
-        """Sends the next probe, then judges the layer."""
-        self._sent += 1
-        n = self._sent
-        self._awaited.add(n)  # before sending: it may come back first
         try:
-            await asyncio.wait_for(
-                self.hub.layer.send(self.hub.channel, {"type": PROBE, "n": n}), timeout
-            )
+            answer = await asyncio.wait_for(self.look(), timeout)
+        except asyncio.TimeoutError:
+            return
         except Exception as exc:
-            self._awaited.discard(n)
-            await self._troubled(n, f"a probe could not be sent ({type(exc).__name__})")
-        lost = {m for m in self._awaited if m <= n - LOST_AFTER}
-        if lost:
-            self._awaited -= lost
-            await self._troubled(n, f"{len(lost)} probe(s) never came back")
-
-    def returned(self, message):
-        n = message["n"]
-        self._awaited.discard(n)
-        if not self.ok and n > self._trouble_at:
+            await self._troubled(f"Redis does not answer ({type(exc).__name__}: {exc})")
+            return
+        if answer is None:
+            return
+        run_id, subscribed = answer
+        known, self._run_id = self._run_id, run_id
+        if known is not None and run_id != known:
+            await self._troubled("Redis restarted")
+        elif not subscribed:
+            await self._troubled("this process's subscription is gone")
+        elif not self.ok:
             self.ok = True
             logger.warning("hub: the channel layer delivers again")
 
-    async def _troubled(self, n, why):
-        self._trouble_at = n
+    async def look(self):
+        """(Redis' run id, whether the hub's channel has a subscriber), or
+        None for the in-memory layer."""
+        if isinstance(self.hub.layer, InMemoryChannelLayer):
+            return None
+        if self._client is None:
+            self._client = async_client(settings.REDIS_URL, max_connections=2)
+        run_id = (await self._client.info("server"))["run_id"]
+        if not self._pubsub():
+            return run_id, True
+        [(_, count)] = await self._client.pubsub_numsub(self.hub.channel)
+        return run_id, count > 0
+
+    def _pubsub(self):
+        """The core layer keeps messages in lists, which survive with the
+        data; only the pub/sub layer's subscriptions can silently go."""
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+
+        return isinstance(self.hub.layer, RedisPubSubChannelLayer)
+
+    async def _troubled(self, why):
+        """Closes every socket with 1012, once per outage."""
         if not self.ok:
             return
         self.ok = False

@@ -12,7 +12,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from streams import hub as hubs
 from streams import layer, sequence
 from streams.hub import FRAME
-from streams.probe import LOST_AFTER
 from streams.publish import Publisher
 from tests.support import services
 
@@ -47,16 +46,36 @@ class BrokenLayer:
         return getattr(self.layer, name)
 
 
-async def test_a_layer_that_stops_answering_closes_sockets_with_1012_and_subscribes_wait(
-    connect, owner, trading_session
+class ScriptedRedis:
+    """What the probe hears from Redis, set by the test: a run id, whether
+    the hub's channel is subscribed, or an error."""
+
+    def __init__(self):
+        self.run_id, self.subscribed, self.error = "run-1", True, None
+
+    async def look(self):
+        if self.error is not None:
+            raise self.error
+        return self.run_id, self.subscribed
+
+
+@pytest.fixture
+def redis_answers(monkeypatch):
+    answers = ScriptedRedis()
+    monkeypatch.setattr("streams.probe.LayerProbe.look", lambda probe: answers.look())
+    return answers
+
+
+async def test_redis_going_away_closes_sockets_with_1012_and_subscribes_wait(
+    connect, owner, trading_session, redis_answers
 ):
     """Events lost on the way to a process leave no gap until the next one;
-    the hub's probes notice, its clients reconnect and resync."""
+    the hub's probe notices, its clients reconnect and resync."""
     client = await connect(owner)
     await client.subscribe(params={"session_id": str(trading_session.pk)})
     hub = running_hub()
-    working = hub.layer
-    hub.layer = BrokenLayer(working)
+    await hub.probe_once(1)
+    redis_answers.error = RedisConnectionError("Error 111 connecting. Connection refused.")
     await hub.probe_once(1)
     assert await client.close_code() == 1012
     assert hub.stats["layer_outages"] == 1
@@ -67,27 +86,43 @@ async def test_a_layer_that_stops_answering_closes_sockets_with_1012_and_subscri
     refused = await late.receive()
     assert refused["data"]["code"] == "unavailable" and refused["request_id"] == 1
 
-    hub.layer = working
+    redis_answers.error, redis_answers.run_id = None, "run-2"  # back, empty
     await hub.probe_once(1)
-    await eventually(lambda: hub.layer_ok)  # the probe's round trip
+    assert not hub.layer_ok  # restarted: what was sent meanwhile is gone
+    await hub.probe_once(1)
+    assert hub.layer_ok
     await late.subscribe(params={"session_id": str(trading_session.pk)})
 
 
-class SwallowingLayer(BrokenLayer):
-    """Takes every message and delivers none, as a pub/sub connection that
-    is being re-established does."""
-
-    async def send(self, channel, message):
-        pass
-
-
-async def test_a_probe_lost_on_the_way_counts_as_trouble(connect, owner):
+@pytest.mark.parametrize("fault", ["restart", "unsubscribed"])
+async def test_a_restart_or_a_lost_subscription_counts_as_trouble(
+    connect, owner, redis_answers, fault
+):
     client = await connect(owner)
     hub = running_hub()
-    hub.layer = SwallowingLayer(hub.layer)
-    for _ in range(LOST_AFTER):
-        await hub.probe_once(1)
+    await hub.probe_once(1)
+    if fault == "restart":
+        redis_answers.run_id = "run-2"
+    else:
+        redis_answers.subscribed = False
+    await hub.probe_once(1)
     assert await client.close_code() == 1012
+
+
+async def test_a_slow_answer_is_not_trouble(connect, owner, redis_answers, monkeypatch):
+    """A frozen Redis or a busy process delays events, it doesn't lose
+    them: no socket is closed for it."""
+    client = await connect(owner)
+    hub = running_hub()
+
+    async def slow():
+        await asyncio.sleep(5)
+
+    monkeypatch.setattr("streams.probe.LayerProbe.look", lambda probe: slow())
+    await hub.probe_once(0.05)
+    assert hub.layer_ok
+    await client.send({"action": "ping"})
+    assert (await client.receive())["type"] == "pong"
 
 
 async def test_a_socket_that_leaves_while_the_layer_is_away_leaves_every_group(
