@@ -4,7 +4,6 @@ start for the others."""
 
 import asyncio
 
-
 from streams import hub as hubs
 
 
