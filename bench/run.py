@@ -39,7 +39,7 @@ class Plan:
     absent_clients: int = 100
     absent_events: int = 100
     crowd: int = 10000
-    crowd_batch: int = 500
+    crowd_batch: int = 250
     crowd_rate: int = 2
     crowd_events: int = 20
     layers: bool = True
