@@ -142,6 +142,8 @@ def crowd_table(results):
     crowd = results.get("crowd")
     if not crowd:
         return "Not measured in this run."
+    if "error" in crowd:
+        return f"Failed: {crowd['error']} (see daphne's log)."
     labels = {name: (label, pattern) for name, label, pattern in FANOUT_COLUMNS}
     head = ["clients", *[labels[name][0] for name in CROWD_COLUMNS]]
     return "\n".join([_row(head), _row(["---"] * len(head)), _row(

@@ -215,9 +215,11 @@ async def crowd(server, driver, tokens, session, clients, batch, events, rate):
     fleet = Fleet(server.url, session)
     try:
         connected = await grow(
-            fleet, server, [tokens[i % len(tokens)] for i in range(clients)], batch=batch
+            fleet, server, [tokens[i % len(tokens)] for i in range(clients)], 60.0, batch
         )
         return {**connected, **await fanout(fleet, server, driver, session, events, rate)}
+    except TimeoutError as exc:  # the rest of the run is still worth a report
+        return {"clients": clients, "error": str(exc)}
     finally:
         await fleet.close()
 
