@@ -184,8 +184,8 @@ def figures(results, medians):
         "logs_ms_per_request": (logs["server_cpu_s"] / max(logs["requests"], 1) * 1000
                                 if "server_cpu_s" in logs else None),
     })
-    found["resume_storm_share"] = ratio(found["resume_storm_s"], found["ref_storm_s"])
-    found["absence_bad"] = _sum(found["absence_lost"], found["absence_duplicates"])
+    found["resume_storm_share"] = ratio(found.get("resume_storm_s"), found.get("ref_storm_s"))
+    found["absence_bad"] = _sum(found.get("absence_lost"), found.get("absence_duplicates"))
     for size in (1000, 10000):
         ours_full = _full_update(daphne, size)
         found[f"full_{size}_ms"] = cold_ms(ours_full)
