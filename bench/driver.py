@@ -10,6 +10,7 @@ measure commit-to-receipt latency.
 """
 
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -23,9 +24,11 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import models, transaction  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from bench import pumps  # noqa: E402
 from streams import groups, registry, sequence  # noqa: E402
 from streams.publish import publisher  # noqa: E402
-from trading import states  # noqa: E402
+from trading.instances import states  # noqa: E402
+from trading.coordinator import Coordinator  # noqa: E402
 from trading.models import StrategyInstance, TradingSession  # noqa: E402
 
 # A cycle of live states, so every change is a `state_change` event.
@@ -91,6 +94,70 @@ def drive(session, events, rate):
     return {"commits": commits, "seconds": elapsed, **window(session)}
 
 
+def seed_coordinated(sizes):
+    """One session per size of `pump` instances spread over the pumping
+    feed's symbols, for the coordinator to run; inserted silently, like
+    seed()'s."""
+    owner = get_user_model().objects.get(username="bench-owner")
+    made = {}
+    with transaction.atomic():
+        for size in sizes:
+            session = TradingSession.objects.create(name=f"bench coordinated {size}", owner=owner)
+            models.QuerySet(StrategyInstance).bulk_create(
+                (StrategyInstance(session=session, strategy="pump",
+                                  symbol=pumps.symbol(i % pumps.SYMBOLS), state=states.MONITORING)
+                 for i in range(size)),
+                batch_size=2000,
+            )
+            made[str(size)] = str(session.pk)
+    return made
+
+
+class TimedCoordinator(Coordinator):
+    """Times each tick, and notes when each move committed: at the end of
+    its transaction's write (with one transaction per instance, the end of
+    the tick's last one, which flatters that design's latency)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tick_seconds, self.commits = [], []
+
+    def step(self, batch):
+        started = time.perf_counter()
+        moves = super().step(batch)
+        self.tick_seconds.append(time.perf_counter() - started)
+        return moves
+
+    def write(self, changes):
+        written = super().write(changes)
+        at = time.time()
+        self.commits += [(int(row.pk), row.version, at) for row in written.moved]
+        return written
+
+
+def coordinate(session, ticks, rows_per_transaction=None):
+    """Runs the coordinator on `session` for `ticks` ticks of the pumping
+    feed, one a second (a tick that overruns delays the next), after
+    putting every instance back to monitoring with no position, silently,
+    so each run starts alike, and a warm-up of one cycle at full speed that
+    builds the price history. Returns each tick's seconds and the commits."""
+    models.QuerySet(StrategyInstance).filter(session_id=session).update(
+        state=states.MONITORING, conditions=[], params={})
+    feed = pumps.PumpingFeed()
+    coordinator = TimedCoordinator(feed, [session], rows_per_transaction=rows_per_transaction)
+    batches = feed.batches()
+    for batch in itertools.islice(batches, pumps.CYCLE):
+        coordinator.step(batch)
+    coordinator.tick_seconds, coordinator.commits = [], []
+    started = time.monotonic()
+    for number, batch in enumerate(itertools.islice(batches, ticks)):
+        time.sleep(max(0.0, started + number - time.monotonic()))
+        coordinator.step(batch)
+    if not publisher().flush(timeout=60):
+        raise RuntimeError("the publisher did not hand every event on within 60 s")
+    return {"tick_s": coordinator.tick_seconds, "commits": coordinator.commits, **window(session)}
+
+
 def window(session):
     """The scope's current seq: the clients expect every event after it."""
     stream = registry.get("state_machines")
@@ -106,7 +173,8 @@ def table(session):
                           rows.values_list("pk", "version", "state")}}
 
 
-COMMANDS = {"seed": seed, "drive": drive, "window": window, "table": table}
+COMMANDS = {"seed": seed, "seed_coordinated": seed_coordinated, "drive": drive,
+            "coordinate": coordinate, "window": window, "table": table}
 
 
 def main():

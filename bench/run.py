@@ -45,6 +45,12 @@ class Plan:
     layers: bool = True
     profile: bool = True
     port: int = 8100
+    # Live instances the coordinator ticks, once a second, and the ticks
+    # measured with batched writes and with one transaction per instance.
+    coordinated: list = field(default_factory=lambda: [1000, 5000])
+    coordinated_ticks: int = 30
+    per_row_ticks: int = 10
+    only_coordinated: bool = False
 
 
 async def suite(plan, server, driver, seed, clients, extras, profiled=False, resumes=False):
@@ -137,6 +143,34 @@ def progress(what):
     print(f"bench: {time.monotonic() - _started:5.0f} s  {what}", file=sys.stderr, flush=True)
 
 
+async def coordinated(plan, base, driver, token):
+    """The coordinator ticking each fleet of `plan.coordinated` live
+    instances, one subscriber watching over one daphne; batched writes,
+    then one transaction per instance (the design before) for the ratio."""
+    sessions = await scenarios.call(driver, "seed_coordinated", sizes=plan.coordinated)
+    runs = []
+    with stack.daphne(base, plan.port) as server:
+        server.start()
+        for size in plan.coordinated:
+            session = sessions[str(size)]
+            fleet = Fleet(server.url, session)
+            try:
+                await scenarios.grow(fleet, server, [token])
+                for design, per_transaction, ticks in (
+                    ("batched", None, plan.coordinated_ticks), ("per row", 1, plan.per_row_ticks),
+                ):
+                    progress(f"  coordinator: {size} instances, {design}")
+                    try:
+                        run = await scenarios.coordinate(fleet, driver, session, ticks,
+                                                         per_transaction)
+                    except RuntimeError as exc:  # the driver's events did not drain
+                        run = {"error": str(exc)}
+                    runs.append({"instances": size, "design": design, **run})
+            finally:
+                await fleet.close()
+    return runs
+
+
 async def measure(plan, base):
     results = {"plan": asdict(plan), "started": time.time()}
     progress("preparing the database and Redis")
@@ -144,6 +178,12 @@ async def measure(plan, base):
     with stack.Driver(base) as driver:
         driver.start()
         seed = await scenarios.call(driver, "seed", clients=max(plan.clients), sessions=SESSIONS)
+        if plan.coordinated:
+            progress("coordinator")
+            results["coordinator"] = await coordinated(plan, base, driver, seed["tokens"][0])
+        if plan.only_coordinated:
+            results["finished"] = time.time()
+            return results
         servers = {
             "daphne": stack.daphne(base, plan.port),
             "reference": stack.reference(base, plan.port + 1),
@@ -195,6 +235,12 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=Plan.port, help="first of 5 ports")
     parser.add_argument("--no-layers", action="store_true", help="skip the core-layer runs")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--coordinated", default="1000,5000",
+                        help="live instances the coordinator ticks; empty to skip")
+    parser.add_argument("--coordinated-ticks", type=int, default=Plan.coordinated_ticks)
+    parser.add_argument("--per-row-ticks", type=int, default=Plan.per_row_ticks)
+    parser.add_argument("--only-coordinated", action="store_true",
+                        help="run only the coordinator scenarios; --out gets their section")
     args = parser.parse_args(argv)
     plan = Plan(
         clients=[int(n) for n in args.clients.split(",")],
@@ -202,13 +248,17 @@ def main(argv=None):
         storm_repeats=args.storm_repeats, crowd=args.crowd,
         snapshots=[int(n) for n in args.snapshots.split(",")],
         layers=not args.no_layers, profile=not args.no_profile, port=args.port,
+        coordinated=[int(n) for n in args.coordinated.split(",") if n],
+        coordinated_ticks=args.coordinated_ticks, per_row_ticks=args.per_row_ticks,
+        only_coordinated=args.only_coordinated,
     )
     base = stack.Stack(args.database_url, args.redis_url)
     command = " ".join(["python", "-m", "bench.run", *(sys.argv[1:] if argv is None else argv)])
     results = benchmark(plan, base, command)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=1))
-    Path(args.out).write_text(report.render(results))
+    render = report.coordinator_section if plan.only_coordinated else report.render
+    Path(args.out).write_text(render(results))
     progress(f"wrote {args.out}")
 
 

@@ -54,10 +54,8 @@ async def fanout(fleet, server, driver, session, events, rate):
     client_cpu = time.process_time() - client_cpu_before
     truth = await _truth(driver, session)
 
-    commits = {event_key(pk, version): at for pk, version, at in drive["commits"]}
     expected_per_client = drive["seq"] - window["seq"]
     delivered = healed = lost = duplicates = gaps = stale = 0
-    latencies = []
     last_receipt = 0.0
     for sub in fleet.subscribers:
         d, h, lo = sub.tally(drive["seq"])
@@ -65,13 +63,9 @@ async def fanout(fleet, server, driver, session, events, rate):
         duplicates += sub.duplicates
         gaps += sub.gaps
         stale += sub.table != truth
-        for key, at in zip(sub.keys, sub.times):
-            committed = commits.get(key)
-            if committed is not None:
-                latencies.append(at - committed)
         if sub.times:
             last_receipt = max(last_receipt, sub.times[-1])
-    latencies.sort()
+    latencies = _latencies(fleet, drive["commits"])
     first_commit = drive["commits"][0][2] if drive["commits"] else time.time()
     span = max(last_receipt - first_commit, 1e-9)
     return {
@@ -96,6 +90,32 @@ async def fanout(fleet, server, driver, session, events, rate):
         "server_rss_mb": server.rss() / 2**20,
         "client_cpu_s": client_cpu,
         "settle_s": settle_s,
+    }
+
+
+async def coordinate(fleet, driver, session, ticks, rows_per_transaction=None):
+    """The coordinator ticking every live instance of `session` once a
+    second on the pumping feed (bench/pumps.py), with `fleet` subscribed to
+    the session: each tick's duration, and commit-to-receipt latency of the
+    moves' `state_change` events. `rows_per_transaction` 1 is the design
+    before batched writes."""
+    window = await call(driver, "window", session=session)
+    fleet.start_window(window["seq"])
+    run = await call(driver, "coordinate", session=session, ticks=ticks,
+                     rows_per_transaction=rows_per_transaction)
+    await fleet.settle(run["seq"], SETTLE_TIMEOUT)
+    ticks_s = sorted(run["tick_s"])
+    latencies = _latencies(fleet, run["commits"])
+    lost = sum(sub.tally(run["seq"])[2] for sub in fleet.subscribers)
+    return {
+        "ticks": len(ticks_s),
+        "moves": len(run["commits"]),
+        "tick_p50_ms": _ms(percentile(ticks_s, 0.50)),
+        "tick_p99_ms": _ms(percentile(ticks_s, 0.99)),
+        "tick_max_ms": _ms(ticks_s[-1] if ticks_s else None),
+        "p50_ms": _ms(percentile(latencies, 0.50)),
+        "p99_ms": _ms(percentile(latencies, 0.99)),
+        "lost": lost,
     }
 
 
@@ -228,6 +248,17 @@ async def _truth(driver, session):
     """The session's table as every subscriber must hold it."""
     truth = (await call(driver, "table", session=session))["instances"]
     return {key: tuple(value) for key, value in truth.items()}
+
+
+def _latencies(fleet, commits):
+    """Seconds from each commit to each subscriber's receipt, sorted."""
+    committed = {event_key(pk, version): at for pk, version, at in commits}
+    latencies = []
+    for sub in fleet.subscribers:
+        for key, at in zip(sub.keys, sub.times):
+            if key in committed:
+                latencies.append(at - committed[key])
+    return sorted(latencies)
 
 
 def _errors(fleet):

@@ -1,7 +1,9 @@
-"""The LOGGING dict: where the server's and the browser's log records go.
+"""The LOGGING dicts: where the server's and the browser's log records go.
 
-A function of the log directory and DEBUG, so settings build it once and
+Functions of the log directory and level, so settings build them once and
 tests can build the same thing for a temporary directory.
+
+Development (`build_logging`):
 
 - `errors.log`: WARNING and above from every logger (the root's handler;
   Django's, daphne's and the project's loggers all propagate to it), but
@@ -12,7 +14,7 @@ tests can build the same thing for a temporary directory.
 - `frontend-errors.log`: the browser entries that `POST /api/logs/` keeps,
   one JSON object per line. They do not propagate: a noisy page must never
   bury a server error again.
-- the console: INFO and above, DEBUG too when DEBUG is on.
+- the console: LOG_LEVEL and above (INFO unless asked).
 
 Both files are created private (0600): they hold users' names, addresses
 and whatever the browsers sent.
@@ -22,6 +24,15 @@ several server processes use one file per process or an external logrotate
 (copytruncate). Each record reaches the file as one write() on an O_APPEND
 file, so on a local filesystem lines from several processes do not
 interleave.
+
+Production (`build_production_logging`): every record goes to stdout as one
+JSON object per line, for the service manager's journal, which already
+keeps, rotates and ships logs from every process; files per process would
+only race each other's rotation. Browser entries are among them, marked
+`"logger": "frontend"`, and stay in the database too.
+
+In both, daphne's INFO and DEBUG (its endpoints, every WebSocket frame) stay
+out unless LOG_LEVEL is DEBUG: they bury what the project itself says.
 """
 
 import logging
@@ -29,7 +40,7 @@ import os
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from logs.jsonlines import FRONTEND_LOGGER
+from logs.jsonlines import FRONTEND_LOGGER, JSONLineFormatter
 
 ERRORS_FILE = "errors.log"
 FRONTEND_FILE = "frontend-errors.log"
@@ -68,12 +79,34 @@ def _rotating_file(path, formatter, max_bytes, backups):
     }
 
 
-def build_logging(log_dir, debug, *, max_bytes=10 * 1024 * 1024, backups=5):
+class ProcessLineFormatter(JSONLineFormatter):
+    """A server record as one JSON line: what a journal needs to tell
+    processes and loggers apart, and the traceback inside the line rather
+    than on lines of its own."""
+
+    def payload(self, record):
+        payload = super().payload(record)
+        payload.update(logger=record.name, process=record.process)
+        if record.exc_info:
+            payload["exc_info"] = self.formatException(record.exc_info)
+        return payload
+
+
+def _loggers(level):
+    return {
+        # Django's default config gives "django" its own console and
+        # mail_admins handlers; clearing them leaves the root's, once.
+        # INFO also keeps the SQL of django.db.backends out of DEBUG.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "daphne": {"level": "DEBUG" if level == "DEBUG" else "WARNING"},
+    }
+
+
+def build_logging(log_dir, level="INFO", *, max_bytes=10 * 1024 * 1024, backups=5):
     """Creates `log_dir` (failing loudly at start-up when it can't) and
     returns the dictConfig for it."""
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
-    console_level = "DEBUG" if debug else "INFO"
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -85,7 +118,7 @@ def build_logging(log_dir, debug, *, max_bytes=10 * 1024 * 1024, backups=5):
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
-                "level": console_level,
+                "level": level,
                 "formatter": "text",
             },
             "errors_file": {
@@ -96,16 +129,31 @@ def build_logging(log_dir, debug, *, max_bytes=10 * 1024 * 1024, backups=5):
                 log_dir / FRONTEND_FILE, "json_line", max_bytes, backups
             ),
         },
-        "root": {"handlers": ["console", "errors_file"], "level": console_level},
+        "root": {"handlers": ["console", "errors_file"], "level": level},
         "loggers": {
-            # Django's default config gives "django" its own console and
-            # mail_admins handlers; clearing them leaves the root's, once.
-            # INFO also keeps the SQL of django.db.backends out of DEBUG.
-            "django": {"handlers": [], "level": "INFO", "propagate": True},
+            **_loggers(level),
             FRONTEND_LOGGER: {
                 "handlers": ["frontend_file"],
                 "level": "WARNING",
                 "propagate": False,
             },
         },
+    }
+
+
+def build_production_logging(level="INFO"):
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json_line": {"()": "config.logging.ProcessLineFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "level": level,
+                "formatter": "json_line",
+            },
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {**_loggers(level), FRONTEND_LOGGER: {"level": "WARNING"}},
     }

@@ -13,8 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
-from config.env import env_bool, env_int, env_list, env_str
-from config.logging import build_logging
+from config.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
+from config.logging import build_logging, build_production_logging
 from config.private_files import make_private, private_dir, private_sqlite, write_private
 from streams.redis_clients import connection_options
 
@@ -24,12 +24,32 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 private_dir(VAR_DIR)
 
+# `production` is the deployment behind a TLS proxy (README "Production"):
+# it refuses to start on settings that are only safe on a developer's
+# machine, rather than warn about them in a log nobody reads.
+DJANGO_ENV = env_choice("DJANGO_ENV", ["development", "production"], "development")
+PRODUCTION = DJANGO_ENV == "production"
+
 DEBUG = env_bool("DEBUG", False)
-# Production sets SECRET_KEY. Without it, a key made once for this checkout
-# is kept in var/ (never in the repository), so logins survive a restart and
-# the processes of an embedded run share it (streams/relay.py signs with it).
 SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
+REDIS_URL = env_str("REDIS_URL")
+if PRODUCTION:
+    # Several processes (daphne's and the coordinator's) share one key and
+    # one channel layer there: a key made per checkout and the in-memory
+    # layer cannot be shared. Whether one or several daphne processes run
+    # is not knowable here, so REDIS_URL is required either way.
+    for _needed, _why in (
+        (SECRET_KEY, "SECRET_KEY: set it to a long random value shared by every process"),
+        (not DEBUG, "DEBUG off: debug pages show settings and source code to anyone"),
+        (REDIS_URL, "REDIS_URL: the in-memory channel layer cannot carry events "
+                    "between processes (run_coordinator and each daphne)"),
+    ):
+        if not _needed:
+            raise ImproperlyConfigured(f"DJANGO_ENV=production needs {_why}")
+elif not SECRET_KEY:
+    # Development: a key made once for this checkout is kept in var/ (never
+    # in the repository), so logins survive a restart and the processes of
+    # an embedded run share it (streams/relay.py signs with it).
     _key_file = VAR_DIR / "secret_key"
     if not _key_file.exists():
         # The first process to start writes it; the others read that one.
@@ -38,6 +58,34 @@ if not SECRET_KEY:
     SECRET_KEY = _key_file.read_text().strip()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS in production. TLS ends at the reverse proxy (docs/deploy.md), which
+# must set X-Forwarded-Proto itself, overwriting whatever a client sent.
+# Django's defaults already send nosniff, DENY framing, a same-origin
+# referrer policy and COOP.
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Behind the proxy's own redirect, in case a plain-HTTP route to daphne
+    # is ever opened. Probes and scrapers on daphne's host talk plain HTTP
+    # to it directly, and must get their answer rather than a redirect.
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    # Both reach beyond this site (sibling hosts; the browsers' preload list,
+    # which takes months to leave), so the operator opts in. Left off, the
+    # deploy checks' advice to turn them on is answered by that choice.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = [
+        check
+        for check, chosen in (
+            ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+            ("security.W021", SECURE_HSTS_PRELOAD),
+        )
+        if not chosen
+    ]
 
 INSTALLED_APPS = [
     "daphne",
@@ -115,7 +163,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Channel layer. Unset REDIS_URL: in-memory, one process only (a system check
 # warns when DEBUG is off). Set: the channels-redis pub/sub layer; README
 # "Choosing the Redis layer" has the measurements behind that choice.
-REDIS_URL = env_str("REDIS_URL")
 # Prefix of everything streams keeps in Redis (pub/sub channels, sequence
 # counters). Pub/sub channels are shared by every Redis database, so the
 # default keeps deployments on different databases apart.
@@ -128,9 +175,7 @@ _REDIS_LAYERS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
     "core": "channels_redis.core.RedisChannelLayer",
 }
-CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
-if CHANNEL_LAYER not in _REDIS_LAYERS:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER!r} is not one of: pubsub, core")
+CHANNEL_LAYER = env_choice("CHANNEL_LAYER", list(_REDIS_LAYERS), "pubsub")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -220,6 +265,20 @@ STREAMS_MAX_BACKLOG_BYTES = env_int("STREAMS_MAX_BACKLOG_BYTES", 4 * 1024 * 1024
 # window (milliseconds in the environment so the helper stays an integer).
 STREAMS_CONFLATE_SECONDS = env_int("STREAMS_CONFLATE_MS", 250) / 1000
 
+# GET /metrics (streams/views.py): a scraper sends METRICS_TOKEN as a bearer
+# token, or reaches daphne directly (not through the proxy) from one of
+# these networks.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# prometheus-client reads it from the environment itself (streams/metrics.py);
+# a directory that isn't there would fail at the first metric, unexplained.
+_multiprocess_dir = env_str("PROMETHEUS_MULTIPROC_DIR")
+if _multiprocess_dir and not Path(_multiprocess_dir).is_dir():
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={_multiprocess_dir!r} is not a directory; make it "
+        "(empty) before the processes start"
+    )
+
 # The simulated market feed's symbols, beside those the instances trade.
 TRADING_SIM_SYMBOLS = env_list(
     "TRADING_SIM_SYMBOLS", ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT"]
@@ -267,19 +326,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 
-def _positive_int(name, default):
-    value = env_int(name, default)
-    if value < 1:
-        raise ImproperlyConfigured(f"{name}={value} must be a whole number of at least 1")
-    return value
-
-
 # POST /api/logs/: the CPU time a request may spend on its body before it
 # is refused with 413 (logs.budget).
-LOGS_REQUEST_CPU_MS = _positive_int("LOGS_REQUEST_CPU_MS", 500)
+LOGS_REQUEST_CPU_MS = env_int("LOGS_REQUEST_CPU_MS", 500, minimum=1)
 # Stored entries older than this are deleted as new ones come in
 # (logs.retention).
-LOGS_RETENTION_DAYS = _positive_int("LOGS_RETENTION_DAYS", 30)
+LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 30, minimum=1)
+# Threads of each server process that serve POST /api/logs/ (logs.workers):
+# how many log requests work at once; the others wait for one.
+LOGS_WORKERS = env_int("LOGS_WORKERS", 2, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -300,5 +355,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))
-LOGGING = build_logging(LOG_DIR, DEBUG)
+# The console's level; DEBUG also lets daphne's per-frame chatter through.
+LOG_LEVEL = env_choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
+if PRODUCTION:
+    LOGGING = build_production_logging(LOG_LEVEL)
+else:
+    LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))
+    LOGGING = build_logging(LOG_DIR, LOG_LEVEL)

@@ -32,11 +32,15 @@ class JSONLineFormatter(logging.Formatter):
     fields passed as `extra={"fields": {...}}`."""
 
     def format(self, record):
+        payload = self.payload(record)
+        payload.update(getattr(record, "fields", {}))
+        return dumps_line(payload)
+
+    def payload(self, record):
+        """The fields every line has, before the record's own."""
         time = datetime.fromtimestamp(record.created, tz=timezone.utc)
-        payload = {
+        return {
             "time": time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "message": record.getMessage(),
         }
-        payload.update(getattr(record, "fields", {}))
-        return dumps_line(payload)

@@ -9,6 +9,7 @@ also prunes entries past their retention (logs.retention).
 import logging
 from dataclasses import dataclass
 
+from logs import metrics
 from logs.jsonlines import FRONTEND_LOGGER
 from logs.models import FrontendLogEntry
 from logs.retention import retention
@@ -74,4 +75,7 @@ def record(entries, *, budget, user=None, user_agent=""):
                 row.message,
                 extra={"fields": _line_fields(row)},
             )
-    return Outcome(accepted=len(rows), dropped=len(entries) - len(rows))
+    outcome = Outcome(accepted=len(rows), dropped=len(entries) - len(rows))
+    metrics.ENTRIES.labels("accepted").inc(outcome.accepted)
+    metrics.ENTRIES.labels("dropped").inc(outcome.dropped)
+    return outcome

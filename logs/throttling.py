@@ -19,11 +19,16 @@ Otherwise every anonymous client shares one bucket, and one flood shuts
 everybody's logging out.
 """
 
+from functools import cache
+
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.connection import ConnectionProxy
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from logs import metrics
 
 ANON_SCOPE = "logs_anon"
 USER_SCOPE = "logs_user"
@@ -39,14 +44,33 @@ def configured_rate(scope):
         ) from None
 
 
+@cache
+def _throttle_cache():
+    """One cache object per process. Django keeps one per context, which
+    under ASGI is one per request: each request made its own Redis
+    connection pool and connected again. Redis clients are thread-safe."""
+    return caches.create_connection(THROTTLE_CACHE)
+
+
+@receiver(setting_changed)
+def _follow_caches_setting(*, setting, **kwargs):
+    """A test that overrides CACHES gets a throttle cache built from it."""
+    if setting == "CACHES":
+        _throttle_cache.cache_clear()
+
+
 class LogThrottle(SimpleRateThrottle):
-    # DRF reads `cache` from the class; the proxy looks the alias up on
-    # each use, so settings are not read at import and a test's CACHES
-    # override is followed.
-    cache = ConnectionProxy(caches, THROTTLE_CACHE)
+    # Looked up on use, so settings are not read at import.
+    @property
+    def cache(self):
+        return _throttle_cache()
 
     def get_rate(self):
         return configured_rate(self.scope)
+
+    def throttle_failure(self):
+        metrics.THROTTLED.inc()
+        return super().throttle_failure()
 
 
 class AnonLogThrottle(LogThrottle):

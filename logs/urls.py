@@ -1,5 +1,5 @@
 from django.urls import path
 
-from logs.views import FrontendLogView
+from logs.views import frontend_logs
 
-urlpatterns = [path("", FrontendLogView.as_view(), name="frontend-logs")]
+urlpatterns = [path("", frontend_logs, name="frontend-logs")]

@@ -1,6 +1,7 @@
 """`POST /api/logs/`: PROTOCOL.md, "Frontend logs"."""
 
 from django.utils.http import parse_header_parameters
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import UnsupportedMediaType
@@ -14,6 +15,7 @@ from logs.recorder import record
 from logs.schema import frontend_log_schema
 from logs.serializers import validated_entries
 from logs.throttling import AnonLogThrottle, UserLogThrottle
+from logs.workers import serve
 
 
 class FrontendLogView(APIView):
@@ -57,3 +59,21 @@ class FrontendLogView(APIView):
             raise UnsupportedMediaType(
                 request.content_type, detail=f"Send the body as application/json, not {sent}."
             )
+
+
+_drf_view = FrontendLogView.as_view()
+
+
+def _rendered(request):
+    return _drf_view(request).render()
+
+
+# CSRF is DRF's to check (SessionAuthentication), as for any DRF view.
+@csrf_exempt
+async def frontend_logs(request):
+    """FrontendLogView, served off the thread Django would give it under
+    ASGI (logs.workers): DRF keeps every rule of the endpoint, the workers
+    keep a log flood from crowding out the rest of the site. The response
+    is rendered on the worker too, so the request's own thread only
+    relays."""
+    return await serve(_rendered, request)

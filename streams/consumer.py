@@ -91,7 +91,7 @@ class StreamConsumer(AsyncConsumer):
             self.transport.closed = True
         if self.credentials is not None:
             self.hub.detach(self)
-            for group in self.subscriptions.groups() + self.control_groups:
+            for group in self.subscriptions.remove_all() + self.control_groups:
                 await self.hub.leave(group, self)
         raise StopConsumer()
 

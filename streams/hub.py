@@ -18,7 +18,7 @@ from collections import Counter
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from streams import access
+from streams import access, metrics
 from streams.probe import PROBE, LayerProbe
 from streams.reorder import ReorderBuffer
 from streams.snapshots import Snapshots
@@ -87,9 +87,12 @@ class Hub:
 
     def attach(self, consumer):
         self.consumers.add(consumer)
+        metrics.CONNECTIONS.inc()
 
     def detach(self, consumer):
-        self.consumers.discard(consumer)
+        if consumer in self.consumers:
+            self.consumers.remove(consumer)
+            metrics.CONNECTIONS.dec()
 
     async def join(self, group, consumer):
         """Called when a socket subscribes; the layer is only asked when the
@@ -135,7 +138,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self.stats["layer_errors"] += 1
+                metrics.count(self.stats, "layer_errors")
                 logger.exception("hub: channel layer receive failed; retrying")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
@@ -145,7 +148,7 @@ class Hub:
             except Exception:
                 # One message lost (the clients' seq rule sees the gap),
                 # never the process's delivery.
-                self.stats["dispatch_errors"] += 1
+                metrics.count(self.stats, "dispatch_errors")
                 logger.exception("hub: could not hand on a message; it is lost")
 
     async def dispatch(self, message):
@@ -176,14 +179,16 @@ class Hub:
                 await consumer.deliver(group, message)
             except Exception:
                 logger.exception("hub: delivery to one socket failed")
-        self.stats["deliveries"] += len(members)
+        metrics.count(self.stats, "deliveries", len(members))
+        if "frame" in message:
+            metrics.BYTES_SENT.inc(len(message["frame"]) * len(members))
 
     async def _give_up_waiting(self, group):
         """The reorder window closed: what never came is a real loss."""
         self._timers.pop(group, None)
         released, missed = self._order.give_up(group)
         if missed:
-            self.stats["gaps"] += missed
+            metrics.count(self.stats, "gaps", missed)
             logger.warning(
                 "hub: %d event(s) of %s lost before reaching this process; "
                 "subscribers will resync", missed, group,
@@ -203,7 +208,7 @@ class Hub:
         deadline = self.timer() - 3 * interval
         for consumer in list(self.consumers):
             if consumer.last_seen < deadline:
-                self.stats["heartbeat_timeouts"] += 1
+                metrics.count(self.stats, "heartbeat_timeouts")
                 asyncio.ensure_future(consumer.close_quiet_client())
 
     async def probe_once(self, timeout=None):

@@ -16,6 +16,8 @@ that was frozen does not take its own pause for a lost layer.
 import asyncio
 import logging
 
+from streams import metrics
+
 logger = logging.getLogger(__name__)
 
 PROBE = "stream.probe"
@@ -59,7 +61,7 @@ class LayerProbe:
         if not self.ok:
             return
         self.ok = False
-        self.hub.stats["layer_outages"] += 1
+        metrics.count(self.hub.stats, "layer_outages")
         logger.error(
             "hub: events may have been lost on the channel layer (%s); closing %d "
             "socket(s) with 1012 so their clients resync", why, len(self.hub.consumers),

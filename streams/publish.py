@@ -14,6 +14,7 @@ import asyncio
 import atexit
 import logging
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 
 from streams import hub as hubs
-from streams import groups, layer, registry, relay, sequence
+from streams import groups, layer, metrics, registry, relay, sequence
 from streams.errors import is_transient
 from streams.protocol import encode, message
 
@@ -35,6 +36,8 @@ class Event:
     data: dict
     keys: dict = field(default_factory=dict)
     conflate_key: object = None
+    # When publish() was called: on commit, for publish_on_commit.
+    published_at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -172,6 +175,7 @@ class Publisher:
                 payload = {"type": hubs.FRAME, "group": group, "frame": frame,
                            "seq": seq, "epoch": epoch}
                 await self._persist(lambda: layer.group_send(group, payload))
+                metrics.PUBLISH_SECONDS.observe(time.perf_counter() - event.published_at)
             except Exception:
                 # Its subscribers must not take the next event for the one
                 # after this: it starts a new epoch, and they resync.

@@ -12,6 +12,7 @@ came later reaches it as events. Concurrent subscribers wait for one build.
 import asyncio
 import time
 
+from streams import metrics
 from streams.db import in_pool
 from streams.protocol import encode
 
@@ -49,7 +50,8 @@ class Snapshots:
 
     async def _build(self, stream, params):
         self.builds += 1
-        return await in_pool(lambda: encode(stream.snapshot(params)))()
+        with metrics.SNAPSHOT_BUILD_SECONDS.time():
+            return await in_pool(lambda: encode(stream.snapshot(params)))()
 
     def _forget_old(self, now):
         if len(self._entries) < self.max_entries:

@@ -9,7 +9,7 @@ client's catch-up and its live events, and nothing is sent twice (the
 subscription's floor).
 """
 
-from streams import errors, sequence
+from streams import errors, metrics, sequence
 from streams import protocol as proto
 from streams.db import in_pool
 from streams.subscriptions import Subscription, group_of, lookup
@@ -83,6 +83,7 @@ class Subscriber:
         caller sends a snapshot). The group was joined first, so events
         past the history's end are in `sub.buffer`."""
         epoch, seq, missed = await sequence.store().since(sub.group, *frame.since)
+        metrics.RESYNCS.labels("snapshot" if missed is None else "recovered").inc()
         if missed is None:
             return False
         await self.send_json(proto.message(

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Optional
 
-from streams import errors, groups, registry
+from streams import errors, groups, metrics, registry
 
 
 @dataclass
@@ -84,17 +84,20 @@ class Subscriptions:
 
     def add(self, key, sub):
         self._by_key[key] = self._by_group[sub.group] = sub
+        metrics.SUBSCRIPTIONS.labels(sub.stream.name).inc()
         return sub
 
     def remove(self, key):
         sub = self._by_key.pop(key, None)
         if sub is not None:
             self._by_group.pop(sub.group, None)
+            metrics.SUBSCRIPTIONS.labels(sub.stream.name).dec()
         return sub
+
+    def remove_all(self):
+        """Called when the socket is gone; returns the groups to leave."""
+        return [self.remove(key).group for key in list(self._by_key)]
 
     def held(self):
         """{key: (stream, normalized params)}, what the authority check needs."""
         return {key: (sub.stream, sub.normalized) for key, sub in self._by_key.items()}
-
-    def groups(self):
-        return list(self._by_group)

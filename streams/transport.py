@@ -23,6 +23,7 @@ from autobahn.exception import Disconnected
 from autobahn.websocket.protocol import PreparedMessage
 from twisted.internet.tcp import Connection
 
+from streams import metrics
 from streams.protocol import CLOSE_TRY_AGAIN_LATER
 
 logger = logging.getLogger(__name__)
@@ -71,9 +72,12 @@ class Transport:
 
     async def send(self, text, ws_frame=None):
         """Writes `text` (or its prebuilt `ws_frame`); closes the client with
-        1013 when what it has not read yet passes the bound."""
+        1013 when what it has not read yet passes the bound. A prebuilt
+        frame is an event's, whose bytes the hub counts once per fan-out."""
         if self.closed:
             return
+        if ws_frame is None:
+            metrics.BYTES_SENT.inc(len(text))
         backlog = None
         if self.direct is not None:
             backlog = self._write(ws_frame if ws_frame is not None else frame(text))
@@ -81,7 +85,7 @@ class Transport:
             await self._send_through_server(text)
             backlog = self.backlog()
         if backlog > self.max_backlog:
-            self.stats["slow_clients_closed"] += 1
+            metrics.count(self.stats, "slow_clients_closed")
             logger.warning("streams: closing a client %d bytes behind (1013)", backlog)
             await self.close(CLOSE_TRY_AGAIN_LATER)
 

@@ -5,5 +5,6 @@ from streams import relay, views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/asyncapi.yaml", views.asyncapi_document, name="asyncapi"),
+    path("metrics", views.metrics, name="metrics"),
     path(relay.PATH.lstrip("/"), views.relay_event, name="streams-relay"),
 ]

@@ -1,25 +1,34 @@
-"""`GET /healthz`: is this process able to serve streams? The embedded
-mode's relay endpoint (streams/relay.py), and the protocol's AsyncAPI
-document."""
+"""`GET /healthz`: is this process able to serve streams? `GET /metrics`:
+how well is it doing? The embedded mode's relay endpoint
+(streams/relay.py), and the protocol's AsyncAPI document."""
 
+import hmac
+import ipaddress
 import logging
 
 import yaml
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from streams import asyncapi, hub, relay
+from streams.db import in_pool
+from streams import metrics as stream_metrics
 from streams.errors import ProtocolError
 from streams.publish import publish
 
 logger = logging.getLogger(__name__)
 
 LOOPBACK = {"127.0.0.1", "::1"}
+# Headers a reverse proxy adds: a request that has one came through it, and
+# its REMOTE_ADDR (the proxy's, often loopback) says nothing of the client.
+FORWARDED = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_REAL_IP")
 
 
 def _database():
@@ -41,13 +50,7 @@ def _channel_layer():
     return {"ok": True, "backend": settings.CHANNEL_LAYERS["default"]["BACKEND"]}
 
 
-@require_GET
-def healthz(request):
-    """Anyone (a load balancer, a probe) gets only `{"status": ...}`: 200
-    or 503. The checks' details and the streams' counters are for staff, by
-    session or by `Authorization: Token <key>` of a staff user, since an
-    error's text names hosts, ports, users and paths. A failing check is
-    logged with its error, so the reason is in the server's log too."""
+def _checks():
     checks = {}
     for name, probe in (("database", _database), ("channel_layer", _channel_layer)):
         try:
@@ -55,9 +58,25 @@ def healthz(request):
         except Exception as exc:
             logger.warning("healthz: %s check failed: %s: %s", name, type(exc).__name__, exc)
             checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return checks
+
+
+@require_GET
+async def healthz(request):
+    """Anyone (a load balancer, a probe) gets only `{"status": ...}`: 200
+    or 503. The checks' details and the streams' counters are for staff, by
+    session or by `Authorization: Token <key>` of a staff user, since an
+    error's text names hosts, ports, users and paths. A failing check is
+    logged with its error, so the reason is in the server's log too.
+
+    Async, its checks on the streams' worker threads (streams.db): as a
+    sync view it ran on a thread made for the request, so every probe
+    opened a database connection, and in a flood of other requests it
+    queued with them."""
+    checks = await in_pool(_checks)()
     healthy = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if healthy else "unavailable"}
-    if _is_staff(request):
+    if await sync_to_async(_is_staff)(request):
         body.update(checks, streams=hub.stats())
     return JsonResponse(body, status=200 if healthy else 503)
 
@@ -73,6 +92,32 @@ def _is_staff(request):
         return user.is_active and user.is_staff
     except (AuthenticationFailed, DatabaseError):
         return False
+
+
+@require_GET
+async def metrics(request):
+    """Prometheus' scrape, for a holder of METRICS_TOKEN (`Authorization:
+    Bearer <token>`) or a scraper on METRICS_ALLOWED_NETWORKS talking to
+    daphne directly; 403 for anyone else. Async: the sync views' one thread
+    may be busy with a slow request, and a scrape must not wait for it."""
+    if not _may_scrape(request):
+        return HttpResponseForbidden("metrics: send the bearer token, or scrape from an allowed network")
+    return HttpResponse(stream_metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _may_scrape(request):
+    token = settings.METRICS_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer":
+        return hmac.compare_digest(given.strip().encode(), token.encode())
+    if any(header in request.META for header in FORWARDED):
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    address = getattr(address, "ipv4_mapped", None) or address
+    return any(address in network for network in settings.METRICS_ALLOWED_NETWORKS)
 
 
 @csrf_exempt

@@ -4,7 +4,7 @@ against the transition table like any other."""
 
 from django.contrib import admin, messages
 
-from trading import states
+from trading.instances import states
 from trading.exceptions import TradingError
 from trading.models import StateTransition, StrategyInstance, TradingSession
 

@@ -7,7 +7,7 @@ from typing import Literal, Optional, Union
 from pydantic import Field
 
 from streams.messages import Strict
-from trading import states
+from trading.instances import states
 
 State = Literal[states.STATES]
 Number = Union[int, float]

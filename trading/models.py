@@ -5,9 +5,9 @@ import copy
 from django.conf import settings
 from django.db import models, router, transaction
 
-from trading import states
+from trading.instances import states
 from trading.exceptions import TransitionConflict
-from trading.querysets import EDITABLE, StrategyInstanceQuerySet
+from trading.instances.querysets import EDITABLE, StrategyInstanceQuerySet
 from trading.strategies import registry
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from trading import dashboard
+from trading.dashboard import views as dashboard
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),

@@ -19,8 +19,8 @@ from logs.parsers import MAX_BODY_BYTES
 from logs.retention import retention
 from logs.serializers import MAX_MESSAGE_BYTES
 from tests.logs.throttle_support import count_under, fresh_throttling, set_rates
-from tests.processes import manage
-from tests.services import require
+from tests.support.processes import manage
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +163,7 @@ def test_two_server_processes_count_an_anonymous_client_together(settings):
 @pytest.fixture
 def log_dir(tmp_path, settings):
     """The project's logging, writing to a directory of this test's own."""
-    logging.config.dictConfig(build_logging(tmp_path, debug=False, max_bytes=2000, backups=2))
+    logging.config.dictConfig(build_logging(tmp_path, max_bytes=2000, backups=2))
     yield tmp_path
     logging.config.dictConfig(settings.LOGGING)
 

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from streams import publish
-from trading import states
+from trading.instances import states
 from trading.exceptions import BulkWriteNotSupported, IllegalTransition, UnknownStrategy
 from trading.models import StrategyInstance
 

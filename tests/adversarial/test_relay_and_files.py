@@ -24,8 +24,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from streams import relay
-from tests import processes
-from tests.live import Daphne, Serve, free_port
+from tests.support import processes
+from tests.support.live import Daphne, Serve, free_port
 from trading.models import StrategyInstance
 
 def mode(path):

@@ -23,7 +23,7 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from streams import hub as hubs
-from tests.live import Daphne
+from tests.support.live import Daphne
 from trading.models import StrategyInstance, TradingSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -180,7 +180,7 @@ async def test_a_connection_cannot_hold_more_subscriptions_than_welcome_announce
 async def test_counters_of_scopes_nobody_watches_expire(connect, owner, settings):
     """Threat: each subscribe to a new symbol created a Redis counter key
     that never expired."""
-    from tests import services
+    from tests.support import services
 
     services.require("Redis", bool(settings.REDIS_URL), "REDIS_URL is not set")
     import redis.asyncio as redis

@@ -27,12 +27,12 @@ import sys
 
 import pytest
 
-from tests import processes, services
+from tests.support import processes, services
 from tests.browser.console import ConsoleLog
 from tests.browser.dashboard import Dashboard
 from tests.browser.desk import make_desk
-from tests.browser_support import chromium  # noqa: F401  (fixture)
-from tests.live import Daphne
+from tests.support.browser import chromium  # noqa: F401  (fixture)
+from tests.support.live import Daphne
 
 VIEWPORT = {"width": 1400, "height": 900}
 # The simulated feed is deterministic per seed. Seed 287 at 5 ticks per

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests import processes
+from tests.support import processes
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
     child_env,
     console,
@@ -19,11 +19,11 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
     redis_url,
     transition,
 )
-from tests.browser_support import chromium  # noqa: F401  (fixture)
+from tests.support.browser import chromium  # noqa: F401  (fixture)
 from tests.deploy import nginx as nginx_process
 from tests.deploy.shipped import daphne_options
-from tests.live import Daphne, free_port
-from tests.services import require
+from tests.support.live import Daphne, free_port
+from tests.support.services import require
 
 # Low, so a test reaches it quickly.
 ANON_LOG_RATE = 5

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from tests.deploy.shipped import SITE, render
-from tests.live import free_port
+from tests.support.live import free_port
 
 NGINX = "/usr/sbin/nginx"
 

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from tests import services
+from tests.support import services
 from tests.faults.support import Rig
 from tests.support import redis_server
 

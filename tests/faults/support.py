@@ -34,11 +34,11 @@ from pathlib import Path
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from tests import processes
-from tests.live import Daphne
+from tests.support import processes
+from tests.support.live import Daphne
 from tests.support.redis_server import RedisServer
 from tests.support.stream_client import Fleet, StreamClient
-from trading import states
+from trading.instances import states
 from trading.models import StateTransition, StrategyInstance, TradingSession
 
 CONVERGE_SECONDS = 5

@@ -14,7 +14,8 @@ import pytest
 from django.db import connection
 from django.db.models import Max
 
-from trading import states
+from tests.support import processes
+from trading.instances import states
 from trading.models import StateTransition, StrategyInstance
 
 pytestmark = [
@@ -98,15 +99,17 @@ def test_one_daphne_frozen_for_3_seconds(make_rig):
     survive(rig, rig.servers[0].freeze, rig.servers[0].thaw, 3)
 
 
+# Only the rig's processes: this test process's own connections (its
+# worker threads' too) must survive for the tests that come after it.
 TERMINATE = """
 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = %s AND pid <> pg_backend_pid()
+WHERE datname = %s AND application_name = %s
 """
 
 
 def terminate_other_connections():
     with connection.cursor() as cursor:
-        cursor.execute(TERMINATE, [connection.settings_dict["NAME"]])
+        cursor.execute(TERMINATE, [connection.settings_dict["NAME"], processes.CHILD])
         return cursor.fetchone()[0]
 
 

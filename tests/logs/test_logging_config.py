@@ -1,7 +1,7 @@
 """Server logging (config/logging.py): the error file holds WARNING and
 above from every logger except clients' 4xx, the frontend file holds only
 browser entries, and
-DEBUG reaches the console only when DEBUG is on."""
+DEBUG reaches the console only when LOG_LEVEL asks for it."""
 
 import logging
 import logging.config
@@ -15,8 +15,8 @@ from logs.jsonlines import FRONTEND_LOGGER
 
 @pytest.fixture
 def configure(tmp_path, settings):
-    def apply(debug):
-        logging.config.dictConfig(build_logging(tmp_path / "log", debug))
+    def apply(level="INFO"):
+        logging.config.dictConfig(build_logging(tmp_path / "log", level))
         return tmp_path / "log"
 
     yield apply
@@ -31,7 +31,7 @@ def console_level():
 
 
 def test_the_error_file_gets_warning_and_above_from_every_logger(configure):
-    log_dir = configure(debug=False)
+    log_dir = configure()
 
     for name in ("django.request", "daphne.server", "streams.consumer", "some.library"):
         logger = logging.getLogger(name)
@@ -48,7 +48,7 @@ def test_the_error_file_gets_warning_and_above_from_every_logger(configure):
 
 @pytest.mark.parametrize("name", ["django.request", "django.server", "django.security.csrf"])
 def test_the_error_file_keeps_5xx_answers_but_not_4xx(configure, name):
-    log_dir = configure(debug=False)
+    log_dir = configure()
 
     logging.getLogger(name).warning("client mistake", extra={"status_code": 404})
     logging.getLogger(name).error("server failure", extra={"status_code": 503})
@@ -59,7 +59,7 @@ def test_the_error_file_keeps_5xx_answers_but_not_4xx(configure, name):
 
 
 def test_browser_entries_stay_out_of_the_error_file(configure):
-    log_dir = configure(debug=False)
+    log_dir = configure()
 
     logging.getLogger(FRONTEND_LOGGER).error("from the browser")
 
@@ -67,23 +67,32 @@ def test_browser_entries_stay_out_of_the_error_file(configure):
     assert "from the browser" in (log_dir / FRONTEND_FILE).read_text()
 
 
-@pytest.mark.parametrize(("debug", "level"), [(True, logging.DEBUG), (False, logging.INFO)])
-def test_debug_reaches_the_console_only_with_debug_on(configure, debug, level):
-    configure(debug=debug)
+@pytest.mark.parametrize("level", ["DEBUG", "INFO"])
+def test_debug_reaches_the_console_only_when_asked_for(configure, level):
+    configure(level)
 
-    assert console_level() == level
-    assert logging.getLogger().level == level
+    assert console_level() == logging.getLevelName(level)
+    assert logging.getLogger().level == logging.getLevelName(level)
+    debug = level == "DEBUG"
     assert logging.getLogger("some.library").isEnabledFor(logging.DEBUG) is debug
+    assert logging.getLogger("daphne.ws_protocol").isEnabledFor(logging.DEBUG) is debug
 
 
-def test_sql_stays_off_the_console_even_with_debug_on(configure):
-    configure(debug=True)
+def test_daphne_says_only_warnings_unless_debug_is_asked_for(configure):
+    configure()
+
+    assert not logging.getLogger("daphne.server").isEnabledFor(logging.INFO)
+    assert logging.getLogger("daphne.server").isEnabledFor(logging.WARNING)
+
+
+def test_sql_stays_off_the_console_even_at_debug(configure):
+    configure("DEBUG")
 
     assert not logging.getLogger("django.db.backends").isEnabledFor(logging.DEBUG)
 
 
 def test_both_files_rotate(configure):
-    log_dir = configure(debug=False)
+    log_dir = configure()
 
     handlers = logging.getLogger().handlers + logging.getLogger(FRONTEND_LOGGER).handlers
     files = {

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from logs.models import FrontendLogEntry
 from logs.retention import PRUNE_EVERY, retention
-from tests.processes import ROOT
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.django_db
 

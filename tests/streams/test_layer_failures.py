@@ -14,7 +14,7 @@ from streams import layer, sequence
 from streams.hub import FRAME
 from streams.probe import LOST_AFTER
 from streams.publish import Publisher
-from tests import services
+from tests.support import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

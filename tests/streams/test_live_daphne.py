@@ -11,8 +11,8 @@ import pytest
 import websockets
 from channels.db import database_sync_to_async
 
-from tests import processes, services
-from tests.live import Daphne
+from tests.support import processes, services
+from tests.support.live import Daphne
 from trading.models import StrategyInstance
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live, pytest.mark.redis]

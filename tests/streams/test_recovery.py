@@ -7,7 +7,7 @@ import pytest
 from channels.db import database_sync_to_async as db
 
 from streams import groups, hub, registry, sequence
-from trading import states
+from trading.instances import states
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests import processes
+from tests.support import processes
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db

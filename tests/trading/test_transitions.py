@@ -7,8 +7,8 @@ import sys
 import pytest
 from django.db.models import QuerySet
 
-from tests import processes
-from trading import states
+from tests.support import processes
+from trading.instances import states
 from trading.exceptions import IllegalTransition, TransitionConflict
 from trading.models import StateTransition, StrategyInstance
 

@@ -1,5 +1,5 @@
 """How the coordinator's own events leave: market store first, then the
-one publish function (see trading/market_store.py for why in that order).
+one publish function (see trading/market/store.py for why in that order).
 
 Only market events and trading signals go out from here; instance states
 and condition progress go out from the ORM signal handlers when the
@@ -8,8 +8,8 @@ coordinator saves an instance.
 
 from streams.protocol import now_iso
 from streams.publish import publish
-from trading import market_store
-from trading.market_streams import (
+from trading.market import store as market_store
+from trading.market.streams import (
     LIQUIDATIONS, MARKET_DATA, PUMP_INDICATORS, SIGNALS, signals_key,
 )
 

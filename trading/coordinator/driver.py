@@ -1,31 +1,25 @@
-"""Moves one strategy instance through its state machine, one step a tick.
+"""Decides each strategy instance's next step through its state machine,
+one step a tick.
 
 idle -> monitoring -> (all entry conditions met) signal_detected ->
 entering -> in_position (position recorded in params) -> (any exit
-condition met) exiting -> monitoring, and so on. Every move and every
-condition update is a save through the model's race-free write path, so
-the dashboard hears of it from the ORM signal handlers like of any other
-change; the trading signals (buy/sell) go out once that save committed.
+condition met) exiting -> monitoring, and so on. The driver only decides:
+each step is a `Change` that the coordinator writes with the rest of the
+tick's (trading/coordinator/writes.py), through the model's race-free write
+path, so the dashboard hears of it from the ORM signal handlers like of any
+other change; the trading signals (buy/sell) go out once it committed.
 
 Condition progress is written when a condition flips between met and not
 met, or at most every `conditions_every` seconds of market time otherwise,
 so a fast feed does not turn into a database write per instance per tick.
 """
 
-import logging
-from functools import partial
-
-from django.db import transaction
-
-from trading import states
-from trading.coordinator.broadcast import broadcast_signal
+from trading.instances import states
+from trading.coordinator.writes import Change
 from trading.exceptions import StrategyConfigError, UnknownStrategy
 from trading.strategies import registry
 from trading.strategies.base import POSITION_KEY, Position
 
-logger = logging.getLogger(__name__)
-
-REASON_LENGTH = 200  # StateTransition.reason
 _KEEP = object()
 
 
@@ -40,11 +34,11 @@ def _met(data):
 class InstanceDriver:
     def __init__(self, conditions_every=2.0):
         self.conditions_every = conditions_every
-        self._written = {}  # instance pk -> (market time, met flags) of the last write
+        self._written = {}  # instance pk -> (market time, met flags) of the last decided write
 
     def advance(self, instance, indicators, now):
         """Called once per tick for each runnable instance whose symbol
-        ticked; returns the state it moved to, or None."""
+        ticked; returns its Change, or None."""
         try:
             strategy = registry.get(instance.strategy)(instance.params)
         except (UnknownStrategy, StrategyConfigError) as exc:
@@ -87,12 +81,11 @@ class InstanceDriver:
         conditions that justify it) is not empty; otherwise only records
         the conditions' progress."""
         if not deciding:
-            self._update_conditions(instance, _as_data(conditions), now)
-            return None
+            return self._update_conditions(instance, _as_data(conditions), now)
         reason = f"{label}: " + "; ".join(condition.describe() for condition in deciding)
-        moved = self._write(instance, now, reason, state=state, conditions=_as_data(conditions))
-        self._signal(instance, side, reason, price)
-        return moved
+        change = self._write(instance, now, reason, state=state, conditions=_as_data(conditions))
+        change.signal = (side, price)
+        return change
 
     def _from_exiting(self, instance, strategy, indicators, now):
         position = self._position(instance, indicators, now)
@@ -104,25 +97,23 @@ class InstanceDriver:
     # Graceful stop ------------------------------------------------------
 
     def stand_down(self, instance, now):
-        """Called when the coordinator stops: leaves no instance halfway
-        (signal_detected, entering, exiting) or watching a market nobody
-        watches (monitoring). Positions stay open in in_position, recorded
-        in params, for the next run to manage."""
+        """Called when the coordinator stops, once per round of settling:
+        leaves no instance halfway (signal_detected, entering, exiting: back
+        to monitoring) or watching a market nobody watches (monitoring: to
+        idle), one move per round. Positions stay open in in_position,
+        recorded in params, for the next run to manage."""
         if instance.state == states.EXITING:
-            self._write(instance, now, "coordinator stopping: position closed",
-                        state=states.MONITORING, position=None)
-        elif instance.state in (states.SIGNAL_DETECTED, states.ENTERING):
-            self._write(instance, now, "coordinator stopping: entry cancelled",
-                        state=states.MONITORING)
+            return self._write(instance, now, "coordinator stopping: position closed",
+                               state=states.MONITORING, position=None)
+        if instance.state in (states.SIGNAL_DETECTED, states.ENTERING):
+            return self._write(instance, now, "coordinator stopping: entry cancelled",
+                               state=states.MONITORING)
         if instance.state == states.MONITORING:
-            self._write(instance, now, "coordinator stopped", state=states.IDLE, conditions=[])
+            return self._write(instance, now, "coordinator stopped", state=states.IDLE,
+                               conditions=[])
+        return None
 
     # Writes -------------------------------------------------------------
-
-    @staticmethod
-    def _signal(instance, side, reason, price):
-        """Like every event, a signal leaves once its save has committed."""
-        transaction.on_commit(partial(broadcast_signal, instance, side, reason, price))
 
     def _position(self, instance, indicators, now):
         """The recorded position; one put in place by hand without a record
@@ -135,22 +126,20 @@ class InstanceDriver:
 
     def _update_conditions(self, instance, data, now):
         if data == instance.conditions:
-            return
+            return None
         last = self._written.get(instance.pk)
         if last and last[1] == _met(data) and now - last[0] < self.conditions_every:
-            return
-        self._write(instance, now, "", conditions=data)
+            return None
+        return self._write(instance, now, "", conditions=data)
 
     def _write(self, instance, now, reason, *, state=None, conditions=None, position=_KEEP):
-        """One save of the instance; raises TransitionConflict when someone
-        else changed it first (the next tick starts from the fresh row)."""
-        fields = []
+        """The Change of one step; the instance itself stays as read, the
+        state and version its write is conditional on."""
+        fields = {}
         if state is not None:
-            instance.state = state
-            fields.append("state")
+            fields["state"] = state
         if conditions is not None:
-            instance.conditions = conditions
-            fields.append("conditions")
+            fields["conditions"] = conditions
             self._written[instance.pk] = (now, _met(conditions))
         if position is not _KEEP:
             params = dict(instance.params or {})
@@ -158,10 +147,5 @@ class InstanceDriver:
                 params.pop(POSITION_KEY, None)
             else:
                 params[POSITION_KEY] = position.as_data()
-            instance.params = params
-            fields.append("params")
-        instance.save(update_fields=fields, reason=reason[:REASON_LENGTH])
-        if state is not None:
-            logger.info("instance %s (%s %s) -> %s: %s",
-                        instance.pk, instance.strategy, instance.symbol, state, reason)
-        return state
+            fields["params"] = params
+        return Change(instance, fields, reason)

@@ -8,7 +8,7 @@ PROTOCOL.md's `indicators`, `ticker` and `liquidation` events.
 from dataclasses import dataclass, field
 
 from streams.protocol import now_iso
-from trading.indicators import SymbolTracker, significant
+from trading.market.indicators import SymbolTracker, significant
 
 # Neither feed carries an order book: bid and ask sit one basis point
 # either side of the last price.

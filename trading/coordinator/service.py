@@ -15,13 +15,18 @@ goes on with a fresh connection, pacing the feed anew from there. Each tick
 starts with `close_old_connections()`, so with CONN_HEALTH_CHECKS a
 connection that died between ticks is replaced before use and costs nothing.
 
+Each tick's instance writes go to the database together, in one
+transaction (trading/coordinator/writes.py): the decisions are taken from
+the rows as read at the start of the tick, and a row changed meanwhile by
+someone else (the admin, a command) is left as they made it.
+
 Killed outright mid-tick (SIGKILL, a crash), it leaves the database
-consistent: every instance write is one conditional transaction of the
-model's write path (trading/querysets.py: the row locked, its state checked
-against the one it was read in and against the transition table, the state
-and the position in params saved together), so an instance is either
-before or after a legal move, never between. What is lost is the rest of
-that tick and `settle()`, so instances may be left signal_detected,
+consistent: a tick's writes are one conditional transaction of the model's
+write path (trading/instances/querysets.py `apply_many`: the rows locked, each
+checked against the state and version it was read in and against the
+transition table, the state and the position in params saved together), so
+an instance is either before or after a legal move, never between. What is
+lost is that tick and `settle()`, so instances may be left signal_detected,
 entering, exiting or monitoring; those are runnable, and the next start
 reads them fresh and continues each from its saved state on its symbol's
 first tick (an entry is completed, an exit closed), settling them when it
@@ -39,11 +44,12 @@ from django.db import (
     DatabaseError, InterfaceError, OperationalError, close_old_connections,
 )
 
-from trading import states
+from trading import metrics
+from trading.instances import states
+from trading.coordinator import writes
 from trading.coordinator.broadcast import broadcast_tick
 from trading.coordinator.driver import InstanceDriver
 from trading.coordinator.market import Market
-from trading.exceptions import TradingError
 from trading.models import StrategyInstance, TradingSession
 
 logger = logging.getLogger(__name__)
@@ -52,6 +58,8 @@ logger = logging.getLogger(__name__)
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 RUNNABLE = tuple(sorted(states.LIVE - {states.ERROR}))
 UNSETTLED = (states.SIGNAL_DETECTED, states.ENTERING, states.EXITING, states.MONITORING)
+# Settling moves a halfway instance to monitoring, then monitoring to idle.
+SETTLING_ROUNDS = 2
 
 
 @dataclass
@@ -96,8 +104,10 @@ class Coordinator:
     # and an outage is not hammered (nor the feed run through) tick by tick.
     database_pause = 1.0
 
-    def __init__(self, feed, session_ids=(), speed=1.0, conditions_every=2.0):
+    def __init__(self, feed, session_ids=(), speed=1.0, conditions_every=2.0,
+                 rows_per_transaction=None):
         self.feed = feed
+        self.rows_per_transaction = rows_per_transaction
         self.session_ids = [int(pk) for pk in session_ids]
         self.speed = speed
         self.market = Market()
@@ -115,6 +125,7 @@ class Coordinator:
             state__in=RUNNABLE, session__status=TradingSession.Status.ACTIVE
         ).order_by("id")
 
+    @metrics.TICK_SECONDS.time()
     def step(self, batch):
         """One tick; returns how many instances changed state."""
         self.now = batch.timestamp
@@ -122,17 +133,20 @@ class Coordinator:
         broadcast_tick(tick)
         instances = list(self.runnable())
         self.feed.watch(sorted({instance.symbol for instance in instances}))
-        moves = 0
+        changes = []
         for instance in instances:
             indicators = tick.indicators.get(instance.symbol)
-            if indicators is None:
-                continue
-            try:
-                moves += bool(self.driver.advance(instance, indicators, tick.timestamp))
-            except TradingError as exc:
-                logger.info("instance %s changed meanwhile (%s); next tick starts afresh",
-                            instance.pk, exc)
-        return moves
+            if indicators is not None:
+                changes.append(self.driver.advance(instance, indicators, tick.timestamp))
+        written = self.write(change for change in changes if change is not None)
+        for pk, exc in written.refused.items():
+            logger.info("instance %s changed meanwhile (%s); next tick starts afresh", pk, exc)
+        return len(written.moved)
+
+    def write(self, changes):
+        """Called once per tick, and per round of settling, with every
+        instance's Change."""
+        return writes.write(changes, self.rows_per_transaction)
 
     def run(self, ticks=None, stop=None):
         """Runs until the feed ends, `ticks` are done or `stop` (a
@@ -189,9 +203,10 @@ class Coordinator:
     def settle(self):
         """Called when the run ends (see driver.stand_down); returns the
         count of instances per state in the coordinator's sessions."""
-        for instance in self._scope().filter(state__in=UNSETTLED).order_by("id"):
-            try:
-                self.driver.stand_down(instance, self.now)
-            except TradingError as exc:
-                logger.warning("instance %s could not be settled: %s", instance.pk, exc)
+        for _ in range(SETTLING_ROUNDS):
+            unsettled = self._scope().filter(state__in=UNSETTLED).order_by("id")
+            changes = [self.driver.stand_down(instance, self.now) for instance in unsettled]
+            written = self.write(change for change in changes if change is not None)
+            for pk, exc in written.refused.items():
+                logger.warning("instance %s could not be settled: %s", pk, exc)
         return dict(Counter(self._scope().values_list("state", flat=True)))

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from trading.coordinator import Coordinator
 from trading.exceptions import FeedError
-from trading.feeds.spec import SPECS, open_feed
+from trading.market.feeds.spec import SPECS, open_feed
 from trading.models import TradingSession
 
 

@@ -10,7 +10,7 @@ and exits when any exit condition is.
 from dataclasses import dataclass
 
 from trading.exceptions import StrategyConfigError
-from trading.indicators import clip
+from trading.market.indicators import clip
 
 # The key of `StrategyInstance.params` where the coordinator keeps the open
 # position, so a restarted coordinator can still manage the exit.

@@ -2,14 +2,14 @@
  * A set of callbacks where `add` returns the function that removes that one
  * registration (house style). Adding the same function twice registers it
  * twice, so reference counts stay honest. A callback that throws is logged
- * and does not stop the others: one broken panel must not blank the page.
+ * (to `logger.error`) and does not stop the others: one broken panel must
+ * not blank the page.
  */
 
-import { log } from "/static/logs/logger.js"
-
 export class Listeners {
-  constructor(name) {
+  constructor(name, logger) {
     this.name = name
+    this.logger = logger
     this.entries = new Set()
   }
 
@@ -30,7 +30,7 @@ export class Listeners {
       try {
         entry.fn(...args)
       } catch (error) {
-        log.error(`streams: a ${this.name} listener failed: ${error}`, {
+        this.logger.error(`streams: a ${this.name} listener failed: ${error}`, {
           listener: this.name,
           stack: String(error && error.stack),
         })

@@ -14,8 +14,8 @@
  *                tried again on the next connection
  */
 
-import { InstanceTable, STALE } from "./instance-table.js"
 import { Listeners } from "./listeners.js"
+import { STALE, Table } from "./table.js"
 
 /** JSON with sorted keys: {"a":1,"b":2} and {"b":2,"a":1} are one subscription. */
 export function canonicalJson(value) {
@@ -37,10 +37,12 @@ export const RESYNC_EPOCH = "epoch"
 export const IGNORED_STALE = "stale"
 
 export class Subscription {
-  constructor(stream, params) {
+  /** `tableSpec`: how to keep this stream's rows (table.js); none, no rows. */
+  constructor(stream, params, { logger, tableSpec = null }) {
     this.stream = stream
     this.params = params
-    this.handlers = new Listeners(stream)
+    this.tableSpec = tableSpec
+    this.handlers = new Listeners(stream, logger)
     this.status = "pending"
     this.requestId = null
     this.epoch = null
@@ -85,8 +87,8 @@ export class Subscription {
 
   /**
    * Does an event (which names no subscription) belong here? Each param must
-   * equal the field of that name, on the envelope (session_id) or in data
-   * (symbol). A field the event lacks cannot disagree, so it matches.
+   * equal the field of that name, on the envelope (session_id, PROTOCOL.md)
+   * or else in data. A field the event lacks cannot disagree, so it matches.
    */
   matches(message) {
     return Object.entries(this.params).every(([name, wanted]) => {
@@ -127,8 +129,8 @@ export class Subscription {
     this.retries = 0
     this.epoch = message.epoch
     this.seq = message.seq
-    const instances = message.data?.instances
-    this.table = Array.isArray(instances) ? new InstanceTable(instances) : null
+    const rows = this.tableSpec && message.data?.[this.tableSpec.rows]
+    this.table = Array.isArray(rows) ? new Table(this.tableSpec, rows) : null
     this.handlers.emit(this.update(message, null))
   }
 

@@ -3,7 +3,8 @@
  * on Phoenix's Socket. This is the only module that opens a WebSocket
  * (tests/test_single_websocket_owner.py keeps it so): panels ask it for
  * subscriptions and never see the socket. It knows the protocol, nothing
- * of trading.
+ * of trading, nor of where logs go: the page hands it a logger, and the
+ * table spec of each stream whose rows it should keep (table.js).
  *
  * Connection states (`onState`):
  *
@@ -17,8 +18,6 @@
  * `full_update`; seq gaps and new epochs re-subscribe one subscription
  * (see subscription.js).
  */
-
-import { log } from "/static/logs/logger.js"
 
 import { fullJitter, reconnectDelay } from "./backoff.js"
 import {
@@ -43,6 +42,15 @@ import { Timer } from "./timer.js"
 
 const REPLIES = new Set(["subscribed", "unsubscribed", "full_update", "error"])
 
+// Without a logger from the page, problems still reach the console, and
+// the routine (resyncs, being signed out) stays quiet.
+const CONSOLE_LOGGER = Object.freeze({
+  debug() {},
+  info() {},
+  warn: (...args) => console.warn(...args),
+  error: (...args) => console.error(...args),
+})
+
 /** ws:// or wss:// by the page's own protocol, on the page's host. */
 export function socketUrl(path = "/ws", location = window.location) {
   const scheme = location.protocol === "https:" ? "wss" : "ws"
@@ -50,8 +58,15 @@ export function socketUrl(path = "/ws", location = window.location) {
 }
 
 export class StreamsClient {
-  constructor({ url = socketUrl() } = {}) {
+  /**
+   * `logger`: {debug, info, warn, error}, called like console's.
+   * `tables`: {stream: table spec} for the streams whose rows the client
+   * keeps and hands to handlers (table.js).
+   */
+  constructor({ url = socketUrl(), logger = CONSOLE_LOGGER, tables = {} } = {}) {
     this.url = url
+    this.logger = logger
+    this.tableSpecs = new Map(Object.entries(tables))
     this.state = { name: STATES.IDLE }
     this.stats = { opened: 0, resyncs: 0, gaps: 0, stale: 0, snapshots: 0, recovered: 0 }
     this.server = null // the welcome's data
@@ -64,7 +79,7 @@ export class StreamsClient {
     this.subscriptions = new Map() // subscriptionKey -> Subscription
     this.requests = new Map() // request_id of a pending subscribe -> Subscription
     this.typed = new Map() // "stream type" -> Listeners
-    this.stateListeners = new Listeners("state")
+    this.stateListeners = new Listeners("state", logger)
     this.warned = new Set()
     this.ref = 0
     this.resumeOnShow = false
@@ -130,14 +145,14 @@ export class StreamsClient {
    *            the subscription; `update.error` is its {code, message})
    *   message  the server message (null when the client replays its table
    *            to a handler that joined a live subscription)
-   *   rows     for streams whose snapshot is {"instances": [...]}: every
-   *            current row, after this update (see instance-table.js)
+   *   rows     for streams with a table spec: every current row, after
+   *            this update (see table.js); otherwise null
    *   change   {kind: added | updated | removed, id, row} for row events
    */
   subscribe(stream, params, handler) {
     const key = subscriptionKey(stream, params ?? {})
     const shared = this.subscriptions.has(key)
-    const sub = shared ? this.subscriptions.get(key) : this.create(key, new Subscription(stream, params ?? {}))
+    const sub = shared ? this.subscriptions.get(key) : this.create(key, stream, params ?? {})
     const removeHandler = sub.handlers.add(handler)
     if (shared && !sub.replayTo(handler)) this.resync(sub)
     let subscribed = true
@@ -156,7 +171,7 @@ export class StreamsClient {
    */
   on(stream, type, fn) {
     const key = `${stream} ${type}`
-    if (!this.typed.has(key)) this.typed.set(key, new Listeners(key))
+    if (!this.typed.has(key)) this.typed.set(key, new Listeners(key, this.logger))
     return this.typed.get(key).add(fn)
   }
 
@@ -183,7 +198,9 @@ export class StreamsClient {
 
   // Subscriptions ------------------------------------------------------------
 
-  create(key, sub) {
+  create(key, stream, params) {
+    const tableSpec = this.tableSpecs.get(stream)
+    const sub = new Subscription(stream, params, { logger: this.logger, tableSpec })
     this.subscriptions.set(key, sub)
     if (this.ready) this.join(sub)
     return sub
@@ -262,7 +279,7 @@ export class StreamsClient {
   onWelcome(server) {
     this.server = server
     if (server.protocol !== PROTOCOL_VERSION) {
-      log.warn(`streams: server speaks protocol ${server.protocol}, this client ${PROTOCOL_VERSION}`, {
+      this.logger.warn(`streams: server speaks protocol ${server.protocol}, this client ${PROTOCOL_VERSION}`, {
         protocol: server.protocol,
       })
     }
@@ -283,7 +300,7 @@ export class StreamsClient {
       const code = message.data?.code
       const sub = this.requests.get(message.request_id)
       // Being signed out is a state the page shows, not a fault to report.
-      log[code === "unauthenticated" ? "info" : "warn"](
+      this.logger[code === "unauthenticated" ? "info" : "warn"](
         `streams: ${stream} error ${code}: ${message.data?.message}`,
         sub ? { stream, code, params: sub.params } : { stream, code },
       )
@@ -308,7 +325,7 @@ export class StreamsClient {
       if (outcome === RESYNC_GAP) this.stats.gaps += 1
       if (outcome === RESYNC_EPOCH) sub.forgetPosition()
       if (outcome === RESYNC_GAP || outcome === RESYNC_EPOCH) {
-        log.info(`streams: ${stream} resync (${outcome})`, { seq: message.seq, had: sub.seq })
+        this.logger.info(`streams: ${stream} resync (${outcome})`, { seq: message.seq, had: sub.seq })
         this.resync(sub)
       } else if (outcome === IGNORED_STALE) {
         this.stats.stale += 1
@@ -388,6 +405,6 @@ export class StreamsClient {
   warnOnce(key, message, context) {
     if (this.warned.has(key)) return
     this.warned.add(key)
-    log.warn(message, context)
+    this.logger.warn(message, context)
   }
 }

@@ -2,7 +2,7 @@ from django.core.management.base import CommandError
 
 from streams.errors import InvalidParams
 from streams.params import symbol as parse_symbol
-from trading import payloads
+from trading.instances import payloads
 from trading.management.base import TradingCommand, describe_instance, get_session
 from trading.models import StrategyInstance
 

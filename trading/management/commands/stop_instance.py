@@ -1,6 +1,6 @@
-from trading import payloads
+from trading.instances import payloads
 from trading.management.base import TradingCommand, describe_instance, get_instance
-from trading.states import STOPPED
+from trading.instances.states import STOPPED
 
 
 class Command(TradingCommand):

@@ -1,4 +1,4 @@
-from trading import payloads
+from trading.instances import payloads
 from trading.management.base import TradingCommand, describe_instance, get_instance
 
 

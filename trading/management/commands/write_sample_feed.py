@@ -9,8 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from trading.feeds.replay import write_csv
-from trading.feeds.sim import SimulatedFeed
+from trading.market.feeds.replay import write_csv
+from trading.market.feeds.sim import SimulatedFeed
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "sample_feed.csv"
 

@@ -4,6 +4,7 @@
  * panels are torn down and mounted again when the session changes.
  */
 
+import { log } from "/static/logs/logger.js"
 import { StreamsClient } from "/static/streams/ws-client.js"
 
 import { mountConnectionStatus } from "./connection-status.js"
@@ -14,12 +15,14 @@ import { mountLiquidations } from "./panels/liquidations.js"
 import { mountPumpIndicators } from "./panels/pump-indicators.js"
 import { mountStateOverview } from "./panels/state-overview.js"
 import { watchSession } from "./session-picker.js"
+import { TABLES } from "./tables.js"
 
 const SESSION_PANELS = { state: mountStateOverview, conditions: mountConditionProgress }
 
 const panel = (name) => document.querySelector(`[data-panel="${name}"]`)
 
-const client = new StreamsClient()
+// The client's warnings and errors reach the server with the page's own.
+const client = new StreamsClient({ logger: log, tables: TABLES })
 // For browser tests: the page's one client and its counters.
 window.__streams = { client, stats: client.stats }
 

@@ -12,8 +12,7 @@ import { h, reconcile, replay, setText } from "../dom.js"
 import { figure } from "../format.js"
 import { panelView } from "../panel.js"
 import { setStateBadge, stateBadge } from "../state-badge.js"
-
-const STREAM = "condition_progress"
+import { CONDITION_PROGRESS, STATE_MACHINES } from "../tables.js"
 
 const instanceId = (row) => String(row.instance_id ?? row.id)
 
@@ -90,7 +89,7 @@ export function mountConditionProgress(section, client, { sessionId }) {
     reconcile(cards, rows, { key: instanceId, create: createCard, update: fillCard, animate })
   }
 
-  const stopProgress = client.subscribe(STREAM, params, (update) => {
+  const stopProgress = client.subscribe(CONDITION_PROGRESS, params, (update) => {
     if (update.type === "error") {
       progress = null
       view.refused(update.error)
@@ -99,7 +98,7 @@ export function mountConditionProgress(section, client, { sessionId }) {
     progress = update.rows ?? []
     render(update.type !== "full_update")
   })
-  const stopStates = client.subscribe("state_machines", params, (update) => {
+  const stopStates = client.subscribe(STATE_MACHINES, params, (update) => {
     live = update.type === "error" ? null : new Map(update.rows.map((row) => [String(row.id), row]))
     render(update.change?.kind === "added")
   })

@@ -5,8 +5,7 @@ import { everySecond, h, reconcile, replay, setText } from "../dom.js"
 import { age } from "../format.js"
 import { panelView } from "../panel.js"
 import { setStateBadge, stateBadge } from "../state-badge.js"
-
-const STREAM = "state_machines"
+import { STATE_MACHINES } from "../tables.js"
 
 function displayOrder(a, b) {
   return (
@@ -76,7 +75,7 @@ export function mountStateOverview(section, client, { sessionId }) {
     })
   }
 
-  const unsubscribe = client.subscribe(STREAM, { session_id: sessionId }, render)
+  const unsubscribe = client.subscribe(STATE_MACHINES, { session_id: sessionId }, render)
   const stopClock = everySecond(() => {
     for (const cell of rows.querySelectorAll("[data-since]")) setText(cell, age(cell.dataset.since))
   })

@@ -1,0 +1,1 @@
+"""The dashboard page; its scripts and styles are under trading/static/trading/."""

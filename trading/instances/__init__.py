@@ -1,0 +1,1 @@
+"""The instance model, its state machine and events."""
