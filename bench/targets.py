@@ -202,6 +202,10 @@ def figures(results, medians):
         "logs_ms_per_request": (logs["server_cpu_s"] / max(logs["requests"], 1) * 1000
                                 if "server_cpu_s" in logs else None),
     })
+    for figure, runs in (("storm_s", storms), ("resume_storm_s", resumed)):
+        if runs and found.get(figure) is None:
+            found[f"{figure}_error"] = (f"{median_of(runs, 'resynced_in_time'):,.0f} of "
+                                        f"{runs[0]['clients']:,} back within 30 s")
     found["resume_storm_share"] = ratio(found.get("resume_storm_s"), found.get("ref_storm_s"))
     found["absence_bad"] = _sum(found.get("absence_lost"), found.get("absence_duplicates"))
     for size in (1000, 10000):
