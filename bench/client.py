@@ -6,6 +6,11 @@ events in `seq` order, resubscribes on a gap or a new epoch (counted as
 healed, never as delivered), reconnects with full-jitter backoff, and records
 when each event arrived, so the harness can tell delivered from healed from
 lost and compute commit-to-receipt latency.
+
+A resuming subscriber (`resume`) sends `since` with its position when it
+resubscribes, as PROTOCOL.md asks of a client ("Resuming from history"), and
+counts recovered against snapshot subscribes: a replayed event it already
+applied is a duplicate, one it never got and no snapshot covered is lost.
 """
 
 import asyncio
@@ -41,12 +46,15 @@ def event_key(instance_id, version):
 
 
 class Subscriber:
-    def __init__(self, url, token, session_id):
+    def __init__(self, url, token, session_id, resume=False):
         self.url = url
         self.headers = {"Authorization": f"Token {token}"}
-        self.subscribe = json.dumps(
-            {"action": "subscribe", "stream": "state_machines", "params": {"session_id": session_id}}
-        )
+        self.request = {
+            "action": "subscribe", "stream": "state_machines", "params": {"session_id": session_id}
+        }
+        self.resume = resume
+        # A future while the harness keeps this client off the network.
+        self.away = None
         self.link = None
         self.attempt = self.retries = 0
         self.table = {}
@@ -75,6 +83,8 @@ class Subscriber:
         self.gaps = 0
         self.healed_upto = 0
         self.resyncs = 0
+        self.recovered = 0
+        self.snapshots = 0
 
     # Receiving ----------------------------------------------------------
 
@@ -88,7 +98,7 @@ class Subscriber:
                 code = ABNORMAL
             else:
                 self.resyncing = True
-                self.link.send_text(self.subscribe)
+                self.link.send_text(self.subscribe())
                 code = await self.link.closed
             self.link = None
             self.close_codes.append(code)
@@ -96,18 +106,27 @@ class Subscriber:
                 self.signed_out = code == 4401
                 return
             self.reconnects += 1
-            await asyncio.sleep(backoff(self.attempt))
-            self.attempt += 1
+            if self.away is not None:  # back as soon as the network is
+                await self.away
+            else:
+                await asyncio.sleep(backoff(self.attempt))
+                self.attempt += 1
+
+    def subscribe(self):
+        """The subscribe frame, with `since` when resuming from a position."""
+        if self.resume and self.epoch is not None:
+            return json.dumps({**self.request, "since": {"seq": self.seq, "epoch": self.epoch}})
+        return json.dumps(self.request)
 
     def _on_text(self, link, text, now):
         outcome = self.on_message(text, now)
         if outcome is SNAPSHOT:
             self.attempt = self.retries = 0
         elif outcome is RESYNC:
-            link.send_text(self.subscribe)
+            link.send_text(self.subscribe())
         elif outcome is RETRY:
             asyncio.get_running_loop().call_later(
-                backoff(self.retries), link.send_text, self.subscribe
+                backoff(self.retries), lambda: link.send_text(self.subscribe())
             )
             self.retries += 1
 
@@ -123,9 +142,15 @@ class Subscriber:
 
     def on_message(self, text, now):
         """What the connection must do next: SNAPSHOT (nothing, a
-        full_update came), RESYNC, RETRY (the subscribe failed) or None."""
+        full_update came or the history will replay what was missed),
+        RESYNC, RETRY (the subscribe failed) or None."""
         msg = loads(text)
         kind = msg["type"]
+        if kind == "subscribed" and (msg.get("data") or {}).get("recovered"):
+            self.recovered += 1
+            self.resyncing = False
+            self.fresh.set()
+            return SNAPSHOT
         if kind == "full_update":
             self.snapshot_received = now
             self._take_snapshot(msg)
@@ -158,6 +183,7 @@ class Subscriber:
         return None
 
     def _take_snapshot(self, msg):
+        self.snapshots += 1
         if self.epoch is not None:
             self.resyncs += 1
             self.healed_upto = max(self.healed_upto, msg["seq"])
@@ -196,9 +222,10 @@ class Fleet:
     """Subscribers of one session, with a shared heartbeat; grown in steps
     so one server process serves each fleet size in turn."""
 
-    def __init__(self, url, session_id):
+    def __init__(self, url, session_id, resume=False):
         self.url = url
         self.session_id = session_id
+        self.resume = resume
         self.subscribers = []
         self.tasks = []
         self.pinger = None
@@ -206,7 +233,7 @@ class Fleet:
     async def grow(self, tokens, timeout):
         """Adds a subscriber per token, all at once; returns the seconds
         until every subscriber has its first full_update."""
-        fresh = [Subscriber(self.url, token, self.session_id) for token in tokens]
+        fresh = [Subscriber(self.url, token, self.session_id, self.resume) for token in tokens]
         self.subscribers += fresh
         self.tasks += [asyncio.create_task(sub.run()) for sub in fresh]
         if self.pinger is None:
@@ -235,14 +262,42 @@ class Fleet:
             sub.start_window(base)
 
     async def settle(self, final, timeout):
-        """Waits until every subscriber is at `final` (or timeout); returns
-        the seconds waited."""
+        """Seconds until every subscriber is current at `final` (None if
+        some are not after `timeout`); looks only at those still behind, so
+        10,000 subscribers can be watched every few milliseconds."""
         started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if all(sub.seq >= final and not sub.resyncing for sub in self.subscribers):
-                break
-            await asyncio.sleep(0.05)
-        return time.monotonic() - started
+        behind = self.subscribers
+        while True:
+            behind = [sub for sub in behind if sub.seq < final or sub.resyncing]
+            if not behind:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                return None
+            await asyncio.sleep(0.01)
+
+    def set_resume(self, resume):
+        self.resume = resume
+        for sub in self.subscribers:
+            sub.resume = resume
+
+    async def leave(self):
+        """Drops every connection and keeps the subscribers off the network
+        until `come_back`."""
+        away = asyncio.get_running_loop().create_future()
+        for sub in self.subscribers:
+            sub.away = away
+            sub.fresh.clear()
+            if sub.link is not None:
+                sub.link.abort()
+        while any(sub.link is not None for sub in self.subscribers):
+            await asyncio.sleep(0.01)
+
+    def come_back(self):
+        """Every subscriber reconnects at once, as after a network outage."""
+        away = self.subscribers[0].away
+        for sub in self.subscribers:
+            sub.away = None
+        away.set_result(None)
 
     async def storm(self, timeout):
         """Drops every connection at once (as a network blip would) and

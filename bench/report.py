@@ -1,14 +1,12 @@
 """BENCHMARKS.md from one run's results: medians of the repeats, ratios to
-the plain-websockets reference, and the issue's targets with the gap where
-one is missed."""
+the plain-websockets reference, and the issue's targets (bench/targets.py)
+with the gap and its explanation where one is missed."""
 
-import statistics
 import time
 
+from bench import targets
 from bench.stats import median_of
-
-LOG_RATE_TARGET = 5000
-FLOOD_P99_TARGET_MS = 100
+from bench.targets import cold_ms, median_ms, ratio
 
 FANOUT_COLUMNS = [
     ("connect_s", "connect s", "{:.2f}"),
@@ -50,10 +48,6 @@ def groups(results):
     }
 
 
-def ratio(a, b):
-    return None if a is None or not b else a / b
-
-
 def fanout_table(medians):
     head = ["server", "clients", "load", *[label for _, label, _ in FANOUT_COLUMNS],
             "deliveries/s ÷ ref", "p99 ÷ ref", "CPU/delivery ÷ ref"]
@@ -75,192 +69,118 @@ def _row(cells):
     return "| " + " | ".join(cells) + " |"
 
 
-def _median_ms(timings):
-    if isinstance(timings, dict):
-        return None
-    return statistics.median(timings) * 1000 if timings else None
-
-
 def full_update_table(results):
-    lines = [_row(["instances", "daphne ms (median)", "reference ms", "÷ ref", "note"]),
-             _row(["---"] * 5)]
+    lines = [_row(["instances", "daphne built ms", "daphne shared ms", "reference ms",
+                   "built ÷ ref", "note"]), _row(["---"] * 6)]
     daphne = results.get("daphne", {}).get("full_update", {})
     reference = results.get("reference", {}).get("full_update", {})
-    for size in daphne:
-        ours, ref = daphne[size], reference.get(size)
-        note = ours.get("error", "") if isinstance(ours, dict) else ""
+    for size, ours in daphne.items():
+        ref = cold_ms(reference.get(size, {}))
         lines.append(_row([
-            f"{int(size):,}", fmt(_median_ms(ours)), fmt(_median_ms(ref) if ref else None),
-            fmt(ratio(_median_ms(ours), _median_ms(ref) if ref else None), "{:.1f}×"), note,
+            f"{int(size):,}", fmt(cold_ms(ours)), fmt(median_ms(ours.get("shared"))),
+            fmt(ref), fmt(ratio(cold_ms(ours), ref), "{:.1f}×"), ours.get("error", ""),
         ]))
     return "\n".join(lines)
+
+
+STORM_COLUMNS = [
+    ("resync_s", "all resynced s", "{:.2f}"),
+    ("current_s", "all current s", "{:.2f}"),
+    ("recovered", "recovered", "{:.0f}"),
+    ("snapshots", "snapshots", "{:.0f}"),
+    ("server_cpu_s", "server CPU s", "{:.2f}"),
+    ("resynced_in_time", "resynced within 30 s", "{:.0f}"),
+    ("still_reconnecting", "still reconnecting at the end", "{:.0f}"),
+    ("subscribe_errors", "subscribe errors", "{:.0f}"),
+    ("reconnects", "reconnects", "{:.0f}"),
+]
 
 
 def storm_table(results):
-    lines = [_row(["server", "clients", "runs", "all resynced s (median)",
-                   "resynced within 30 s", "still reconnecting at the end", "subscribe errors",
-                   "lost", "stale tables", "reconnects", "÷ ref"]), _row(["---"] * 11)]
-    ref = median_of(results.get("reference", {}).get("storm", []), "resync_s")
-    for server in ("daphne", "reference"):
-        runs = results.get(server, {}).get("storm", [])
+    head = ["server", "subscribe", "clients", "runs", *[label for _, label, _ in STORM_COLUMNS],
+            "lost", "dup", "stale tables", "current ÷ ref"]
+    lines = [_row(head), _row(["---"] * len(head))]
+    ref = median_of(results.get("reference", {}).get("storm", []), "current_s")
+    for server, key, how in (("daphne", "storm", "snapshot"), ("daphne", "storm_resume", "since"),
+                             ("reference", "storm", "snapshot")):
+        runs = results.get(server, {}).get(key, [])
         if not runs:
             continue
-        resync = median_of(runs, "resync_s")
         lines.append(_row([
-            server, str(runs[0]["clients"]), str(len(runs)), fmt(resync, "{:.2f}"),
-            fmt(median_of(runs, "resynced_in_time"), "{:.0f}"),
-            fmt(median_of(runs, "still_reconnecting"), "{:.0f}"),
-            fmt(median_of(runs, "subscribe_errors"), "{:.0f}"),
-            str(sum(run["lost"] for run in runs)), str(sum(run["stale_tables"] for run in runs)),
-            fmt(median_of(runs, "reconnects"), "{:.0f}"), fmt(ratio(resync, ref), "{:.2f}×"),
+            server, how, str(runs[0]["clients"]), str(len(runs)),
+            *[fmt(median_of(runs, name), pattern) for name, _, pattern in STORM_COLUMNS],
+            *[str(sum(run.get(name, 0) for run in runs))
+              for name in ("lost", "duplicates", "stale_tables")],
+            fmt(ratio(median_of(runs, "current_s"), ref), "{:.2f}×"),
         ]))
     return "\n".join(lines)
 
 
-def targets(results, medians):
-    """(target, measured, verdict) rows."""
-    top = max((key[1] for key in medians), default=None)
-    rated = medians.get(("daphne", top, "rate"), {})
-    at_max = medians.get(("daphne", top, "max"), {})
-    ref_max = medians.get(("reference", top, "max"), {})
-    snaps = results.get("daphne", {}).get("full_update", {})
-    storms = results.get("daphne", {}).get("storm", [])
-    logs = results.get("logs", {})
-    rows = []
+def absence_table(results):
+    runs = results.get("absence", [])
+    if not runs:
+        return "Not measured in this run."
+    head = ["run", "clients", "events missed", "away s", "recovered", "snapshots",
+            "all current s", "server ms/client", "lost", "dup", "stale tables"]
+    lines = [_row(head), _row(["---"] * len(head))]
+    for number, run in enumerate(runs, 1):
+        lines.append(_row([
+            str(number), str(run["clients"]), str(run["events"]), fmt(run["away_s"]),
+            str(run["recovered"]), str(run["snapshots"]), fmt(run["current_s"], "{:.3f}"),
+            fmt(run["server_ms_per_client"]), str(run["lost"]), str(run["duplicates"]),
+            str(run["stale_tables"]),
+        ]))
+    return "\n".join(lines)
 
-    misses = (rated.get("lost") or 0) + (rated.get("healed") or 0)
-    p99 = rated.get("p99_ms")
-    rows.append((
-        f"{top} clients at 20 events/s: 0 lost or healed, p99 ≤ 100 ms",
-        f"lost+healed {fmt(misses, '{:.0f}')}, p99 {fmt(p99)} ms",
-        _verdict(p99 is not None and misses == 0 and p99 <= 100,
-                 f"p99 over by {fmt((p99 or 0) - 100)} ms" if misses == 0 else f"{misses:.0f} not delivered"),
-    ))
-    share = ratio(at_max.get("deliveries_per_s"), ref_max.get("deliveries_per_s"))
-    rows.append((
-        "max rate: ≥ 0.4× the reference's deliveries/s",
-        f"{fmt(at_max.get('deliveries_per_s'), '{:,.0f}')} vs {fmt(ref_max.get('deliveries_per_s'), '{:,.0f}')}/s = {fmt(share, '{:.2f}')}×",
-        _verdict(share is not None and share >= 0.4, f"short by {fmt(0.4 - (share or 0), '{:.2f}')}×"),
-    ))
-    for size, limit in ((1000, 50), (10000, 500)):
-        timings = snaps.get(size, snaps.get(str(size)))
-        ms = _median_ms(timings) if timings is not None else None
-        error = timings.get("error") if isinstance(timings, dict) else None
-        rows.append((
-            f"full_update of {size:,} instances ≤ {limit} ms",
-            error or f"{fmt(ms)} ms",
-            _verdict(ms is not None and ms <= limit,
-                     error and "fails" or f"over by {fmt((ms or 0) - limit)} ms"),
-        ))
-    resync = median_of(storms, "resync_s")
-    if storms and resync is None:
-        in_time = median_of(storms, "resynced_in_time")
-        measured = f"only {in_time:.0f} of {storms[0]['clients']:,} resynced within 30 s"
-    else:
-        measured = f"{fmt(resync, '{:.2f}')} s"
-    rows.append((
-        "reconnect storm of 1,000: all resynced within 10 s",
-        measured,
-        _verdict(resync is not None and resync <= 10,
-                 f"over by {fmt(resync - 10)} s" if resync else "over by more than 20 s"),
-    ))
-    rate = logs.get("entries_per_s")
-    rows.append((
-        f"log ingestion ≥ {LOG_RATE_TARGET:,} accepted entries/s",
-        logs.get("error") or f"{fmt(rate, '{:,.0f}')} entries/s",
-        _verdict(rate is not None and rate >= LOG_RATE_TARGET,
-                 "not measured" if rate is None else f"short by {LOG_RATE_TARGET - rate:,.0f}/s"),
-    ))
-    worst = _flood_p99(logs)
-    rows.append((
-        f"during the log flood: /healthz and page load p99 ≤ {FLOOD_P99_TARGET_MS} ms",
-        logs.get("error") or f"{fmt(worst)} ms (the slower of the two)",
-        _verdict(worst is not None and worst <= FLOOD_P99_TARGET_MS,
-                 "not measured" if worst is None else f"over by {fmt(worst - FLOOD_P99_TARGET_MS)} ms"),
-    ))
+
+CROWD_COLUMNS = ["connect_s", "rss_per_conn_kb", "server_rss_mb", "expected", "delivered",
+                 "healed", "lost", "duplicates", "p50_ms", "p99_ms", "max_ms",
+                 "deliveries_per_s", "server_cpu_s", "cpu_us_per_delivery", "client_cpu_s"]
+
+
+def crowd_table(results):
+    crowd = results.get("crowd")
+    if not crowd:
+        return "Not measured in this run."
+    if "error" in crowd:
+        return f"Failed: {crowd['error']} (see daphne's log)."
+    labels = {name: (label, pattern) for name, label, pattern in FANOUT_COLUMNS}
+    head = ["clients", *[labels[name][0] for name in CROWD_COLUMNS]]
+    return "\n".join([_row(head), _row(["---"] * len(head)), _row(
+        [f"{crowd['clients']:,}", *[fmt(crowd.get(name), labels[name][1]) for name in CROWD_COLUMNS]]
+    )])
+
+
+def targets_table(found):
     return "\n".join(
         [_row(["target", "measured (median of runs)", "verdict"]), _row(["---"] * 3)]
-        + [_row(list(row)) for row in rows]
+        + [_row(list(target.judge(found))) for target in targets.TARGETS]
     )
 
 
-def misses(results, medians):
+def misses(found):
     """Where the time goes for each missed target, from this run's figures
-    and profiles (BENCHMARKS.md must say it, not just the gap)."""
-    top = max((key[1] for key in medians), default=None)
-    ours, ref = medians.get(("daphne", top, "rate"), {}), medians.get(("reference", top, "rate"), {})
-    notes = []
-    if ours.get("p99_ms") is not None and ours["p99_ms"] > 100:
-        notes.append(
-            f"**p99 at {top:,} clients, 20 events/s** — {fmt(ours['p99_ms'])} ms for daphne, "
-            f"{fmt(ref.get('p99_ms'))} ms for the plain-websockets reference in the same run, for "
-            f"about the same work per delivery ({fmt(ours.get('cpu_us_per_delivery'))} against "
-            f"{fmt(ref.get('cpu_us_per_delivery'))} µs of server CPU): the tail is queueing for one "
-            "of 2 cores shared by the server, the load client, the driver, Redis, PostgreSQL and "
-            "whatever else runs, and moves from run to run. What is left per delivery is one "
-            "`send` system call per socket (`untilConcludes`/`writeSomeData` in the first profile "
-            "below) and the hub's loop around it."
-        )
-    snaps = results.get("daphne", {}).get("full_update", {})
-    slow = [size for size, t in snaps.items() if isinstance(t, list) and _median_ms(t) > {1000: 50, 10000: 500}.get(int(size), 1e9)]
-    failed = [size for size, t in snaps.items() if isinstance(t, dict)]
-    if slow:
-        notes.append(
-            "**full_update time** — the snapshot is built per subscriber in a worker thread: "
-            "one query, then a dict per row with two `iso()` datetime formats each "
-            "(`streams/protocol.py`) and a JSON encode; daphne adds the "
-            "subscribe round trip through channels' middleware (the reference, same snapshot code, "
-            "is in the table above)."
-        )
-    if failed:
-        notes.append(
-            f"**full_update of {', '.join(f'{int(n):,}' for n in failed)} instances fails** — the "
-            "message (about 2 MB for 10,000 rows) is over daphne's `--websocket-max-message-size` "
-            "(1 MiB by default), which autobahn enforces on outgoing messages too "
-            "(`PayloadExceededError` in daphne's log); the client gets `internal_error`."
-        )
-    storms = results.get("daphne", {}).get("storm", [])
-    if storms and (median_of(storms, "resync_s") or 1e9) > 10:
-        notes.append(_storm_note(storms[0], results.get("reference", {}).get("storm", [])))
-    logs = results.get("logs", {})
-    if logs.get("entries_per_s") is not None and logs["entries_per_s"] < LOG_RATE_TARGET:
-        notes.append(
-            f"**log ingestion** — {fmt(logs['server_cpu_s'] / max(logs['requests'], 1) * 1000)} ms "
-            "of daphne CPU per request of 20 entries, all of it Python under one GIL on a "
-            "machine whose other core runs the load client and PostgreSQL (where it goes: the "
-            "last profile)."
-        )
+    (BENCHMARKS.md must say it, not just the gap)."""
+    notes = [target.explain.format_map(found) for target in targets.TARGETS
+             if not target.met(found)]
     return "\n\n".join(f"- {note}" for note in notes) or "Every target was met."
 
 
-def _storm_note(storm, reference):
-    clients, reconnects = storm["clients"], storm["reconnects"]
-    ref = median_of(reference, "resync_s")
-    if reconnects > 1.5 * clients:
-        cause = (
-            f"{reconnects:,} reconnects for {clients:,} clients: daphne rejects a WebSocket its "
-            "application has not accepted within 5 s (`WSREJECT` in its log), the client "
-            "reconnects, and the queue of database work behind the accepts only grows"
-        )
-    else:
-        cause = (
-            f"each client reconnected once ({reconnects:,} reconnects); the time is "
-            f"{clients:,} snapshots, one per subscriber, though they all ask for the same scope "
-            "at nearly the same seq (the storm profile: `state_machines_snapshot`, psycopg's "
-            "datetime parsing, `iso()`, JSON encoding)"
-        )
-    note = f"**reconnect storm** — {cause}."
-    if ref is not None:
-        note += (f" The reference, with the same snapshot code, took {ref:.1f} s: one snapshot "
-                 "shared by the subscribers of a scope that ask at the same seq is the lever.")
-    if storm["subscribe_errors"]:
-        note += (f" {storm['subscribe_errors']:,} subscribes failed (`internal_error`; see "
-                 "daphne's log) and were retried.")
-    return note
-
-
-def _verdict(ok, miss):
-    return "met" if ok else f"**missed**: {miss}"
+def machine_section(results):
+    machine = results["machine"]
+    packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items()
+                         if version)
+    load = " / ".join(f"{value:.2f}" for value in machine["load_started"])
+    load_end = " / ".join(f"{value:.2f}" for value in machine["load"])
+    return "\n".join([
+        _row(["", ""]), _row(["---", "---"]),
+        _row(["CPUs", f"{machine['cpus']} ({machine['cpu_model']})"]),
+        _row(["memory", f"{machine['memory_gb']} GiB"]),
+        _row(["kernel", f"Linux {machine['kernel']}"]),
+        _row(["Python", machine["python"]]),
+        _row(["packages", packages]),
+        _row(["load average (1/5/15 min)", f"{load} at the start, {load_end} at the end"]),
+    ])
 
 
 def profile_section(results):
@@ -296,13 +216,6 @@ def _profile_table(found, what):
     for own, inclusive in zip(found["own"], found["inclusive"]):
         lines.append(_row([str(own[1]), f"`{own[0]}`", str(inclusive[1]), f"`{inclusive[0]}`"]))
     return "\n".join(lines)
-
-
-def _flood_p99(logs):
-    """The worst p99 of the pages timed during the flood."""
-    timed = logs.get("latency", {}).get("flood", {}).values()
-    p99s = [page["p99_ms"] for page in timed if page.get("p99_ms") is not None]
-    return max(p99s, default=None)
 
 
 def logs_section(results):
@@ -406,26 +319,27 @@ event p99 ≤ 250 ms.
 
 def render(results):
     medians = groups(results)
-    machine = results["machine"]
+    found = targets.figures(results, medians)
     plan = results["plan"]
     took = results["finished"] - results["started"]
     return f"""# Benchmarks
 
 Generated by `make bench` ({results['command']}) on
 {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(results['started']))}, in {took:.0f} s.
-Machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gb']} GiB,
-Linux {machine['kernel']}, Python {machine['python']}. One daphne process, Redis
-and PostgreSQL on loopback, the load client and the ORM driver on the same
-{machine['cpus']} cores; the machine is shared, so read ratios before absolutes.
-Every figure is the median of {plan['repeats']} runs unless it says otherwise.
+One daphne process, Redis and PostgreSQL on loopback, the load client and
+the ORM driver on the same cores; on a shared machine (see the load
+average), read ratios before absolutes. Every figure is the median of
+{plan['repeats']} runs unless it says otherwise.
+
+{machine_section(results)}
 
 ## Targets
 
-{targets(results, medians)}
+{targets_table(found)}
 
 ### Where the misses come from
 
-{misses(results, medians)}
+{misses(found)}
 
 ## Fan-out
 
@@ -444,10 +358,23 @@ fleet connected, divided by its size.
 
 {fanout_table(medians)}
 
+## {plan['crowd']:,} connections
+
+One daphne process of its own, {plan['crowd']:,} subscribers of one session
+connected {plan['crowd_batch']:,} at a time from one load process (sharing
+the seeded users' tokens), then {plan['crowd_events']} changes at
+{plan['crowd_rate']}/s. RSS/conn is the server's growth while they
+connected, divided by their number.
+
+{crowd_table(results)}
+
 ## full_update
 
 One client, idle server: from sending `subscribe` to holding the
 `full_update` frame (before parsing it), an upper bound of the server's time.
+*built*: the first subscribe after an event moved the scope's seq;
+*shared*: another at the same seq, which daphne serves from the snapshot it
+already encoded (the reference builds every one).
 
 {full_update_table(results)}
 
@@ -456,11 +383,23 @@ One client, idle server: from sending `subscribe` to holding the
 {max(plan['clients']):,} subscribers while {plan['rate']} events/s flow; every
 connection is dropped at once (as a network blip would) and each client
 reconnects with the protocol's full-jitter backoff (0.5 s base) and
-resubscribes. Time from the drop until every client holds a fresh
-`full_update`; nothing may be lost and every final table must equal the
-database.
+resubscribes, with a snapshot, or (*since*) resuming from its last event.
+*all resynced*: from the drop until every client holds a fresh `full_update`
+or a `recovered` subscribe; *all current*: until every one also holds the
+last event it had before the drop. Nothing may be lost or applied twice, and
+every final table must equal the database.
 
 {storm_table(results)}
+
+## Resuming after an absence
+
+Resuming subscribers of a session of their own on the crowd's daphne: every
+connection drops, the driver publishes events on the session meanwhile, then
+all reconnect at once with `since`. *server ms/client*: daphne's CPU (user +
+system, /proc) from their return until every one is current, divided by
+their number.
+
+{absence_table(results)}
 
 ## Coordinator
 

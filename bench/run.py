@@ -11,17 +11,18 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench import logs_ingest, profile, report, scenarios, stack
+from bench import logs_ingest, machine, profile, report, scenarios, stack
 from bench.client import Fleet
 
-SESSIONS = {"fanout": 100, "snap100": 100, "snap1000": 1000, "snap10000": 10000}
+SESSIONS = {
+    "fanout": 100, "resume": 100, "snap100": 100, "snap1000": 1000, "snap10000": 10000,
+}
 
 
 @dataclass
@@ -35,6 +36,12 @@ class Plan:
     storm_events: int = 200
     storm_repeats: int = 1
     log_seconds: float = 5.0
+    absent_clients: int = 100
+    absent_events: int = 100
+    crowd: int = 10000
+    crowd_batch: int = 250
+    crowd_rate: int = 2
+    crowd_events: int = 20
     layers: bool = True
     profile: bool = True
     port: int = 8100
@@ -46,12 +53,13 @@ class Plan:
     only_coordinated: bool = False
 
 
-async def suite(plan, server, driver, seed, clients, extras, profiled=False):
+async def suite(plan, server, driver, seed, clients, extras, profiled=False, resumes=False):
     """Everything measured on one server process: the fleet grows through
     `clients`, with `repeats` windows at the standard rate at each size and
     `repeats` max-rate windows at the largest; with `extras`, also the
     reconnect storm and full_update times; `profiled` adds a max-rate window
-    under py-spy and samples the (first) storm."""
+    under py-spy and samples the (first) storm; `resumes`, a storm of
+    clients resuming from history."""
     session = seed["sessions"]["fanout"]
     fleet = Fleet(server.url, session)
     result = {"fanout": []}
@@ -87,16 +95,45 @@ async def suite(plan, server, driver, seed, clients, extras, profiled=False):
                 ))
             if found:
                 result["profile_storm"] = found
+        if resumes:
+            progress(f"  {server.name}: reconnect storm, resuming")
+            result["storm_resume"] = [
+                await scenarios.storm(fleet, server, driver, session, plan.storm_events,
+                                      plan.rate, resume=True)
+                for _ in range(plan.storm_repeats)
+            ]
     finally:
         await fleet.close()
     progress(f"  {server.name}: full_update")
     result["full_update"] = {
         size: await scenarios.full_update(
-            server, seed["tokens"][0], seed["sessions"][f"snap{size}"], plan.repeats + 2
+            server, driver, seed["tokens"][0], seed["sessions"][f"snap{size}"], plan.repeats + 2
         )
         for size in plan.snapshots
     }
     return result
+
+
+async def comeback(plan, server, driver, seed):
+    """On a daphne of their own, so its memory growth is the crowd's: the
+    largest fleet at a low rate, then clients resuming after an absence."""
+    progress(f"  {server.name}: {plan.crowd:,} connections")
+    crowd = await scenarios.crowd(
+        server, driver, seed["tokens"], seed["sessions"]["fanout"], plan.crowd,
+        plan.crowd_batch, plan.crowd_events, plan.crowd_rate,
+    )
+    progress(f"  {server.name}: {plan.absent_clients} clients resuming after an absence")
+    session = seed["sessions"]["resume"]
+    fleet = Fleet(server.url, session, resume=True)
+    try:
+        await scenarios.grow(fleet, server, seed["tokens"][:plan.absent_clients])
+        absence = [
+            await scenarios.absence(fleet, server, driver, session, plan.absent_events, plan.rate)
+            for _ in range(plan.repeats)
+        ]
+    finally:
+        await fleet.close()
+    return {"crowd": crowd, "absence": absence}
 
 
 _started = time.monotonic()
@@ -157,8 +194,12 @@ async def measure(plan, base):
                 server.start()
                 results[name] = await suite(
                     plan, server, driver, seed, plan.clients, extras=True,
-                    profiled=plan.profile and name == "daphne",
+                    profiled=plan.profile and name == "daphne", resumes=name == "daphne",
                 )
+        progress("daphne: comeback and crowd")
+        with stack.daphne(base, plan.port + 4) as server:
+            server.start()
+            results.update(await comeback(plan, server, driver, seed))
         if plan.layers:
             progress("daphne with the core layer")
             core = base.with_layer("core")
@@ -189,7 +230,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=Plan.repeats)
     parser.add_argument("--snapshots", default="100,1000,10000")
     parser.add_argument("--storm-repeats", type=int, default=Plan.storm_repeats)
-    parser.add_argument("--port", type=int, default=Plan.port, help="first of 4 ports")
+    parser.add_argument("--crowd", type=int, default=Plan.crowd,
+                        help="connections of the largest fleet")
+    parser.add_argument("--port", type=int, default=Plan.port, help="first of 5 ports")
     parser.add_argument("--no-layers", action="store_true", help="skip the core-layer runs")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--coordinated", default="1000,5000",
@@ -202,7 +245,7 @@ def main(argv=None):
     plan = Plan(
         clients=[int(n) for n in args.clients.split(",")],
         events=args.events, max_events=args.max_events, repeats=args.repeats,
-        storm_repeats=args.storm_repeats,
+        storm_repeats=args.storm_repeats, crowd=args.crowd,
         snapshots=[int(n) for n in args.snapshots.split(",")],
         layers=not args.no_layers, profile=not args.no_profile, port=args.port,
         coordinated=[int(n) for n in args.coordinated.split(",") if n],
@@ -229,30 +272,11 @@ def benchmark(plan, base, command):
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
+    load_started = os.getloadavg()
     results = runner(measure(plan, base))
-    results["machine"] = machine()
+    results["machine"] = {**machine.describe(), "load_started": load_started}
     results["command"] = command
     return results
-
-
-def machine():
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "cpu_model": _cpu_model(),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

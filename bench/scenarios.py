@@ -1,4 +1,5 @@
-"""One measurement each: a fan-out window, a full_update, a reconnect storm.
+"""One measurement each: a fan-out window, a full_update, a reconnect storm,
+clients resuming after an absence.
 
 Each takes a connected `Fleet` (or makes its own), the server under test and
 the ORM driver, and returns a flat dict of figures for the report.
@@ -21,12 +22,16 @@ async def call(driver, command, **args):
     return await asyncio.to_thread(driver.call, command, **args)
 
 
-async def grow(fleet, server, tokens, timeout=180.0):
-    """Connects len(tokens) more subscribers at once; also measures what
-    the new connections cost the server."""
+async def grow(fleet, server, tokens, timeout=180.0, batch=None):
+    """Connects len(tokens) more subscribers, all at once or `batch` at a
+    time (a burst of 10,000 would overflow the listen backlog); also
+    measures what the new connections cost the server."""
     rss_before = server.rss()
     errors_before = _errors(fleet)
-    seconds = await fleet.grow(tokens, timeout)
+    batch = batch or len(tokens)
+    seconds = 0.0
+    for start in range(0, len(tokens), batch):
+        seconds += await fleet.grow(tokens[start:start + batch], timeout)
     await asyncio.sleep(0.5)
     return {
         "connect_s": seconds,
@@ -47,8 +52,7 @@ async def fanout(fleet, server, driver, session, events, rate):
     settle_s = await fleet.settle(drive["seq"], SETTLE_TIMEOUT)
     cpu = server.cpu_seconds() - cpu_before
     client_cpu = time.process_time() - client_cpu_before
-    truth = (await call(driver, "table", session=session))["instances"]
-    truth = {key: tuple(value) for key, value in truth.items()}
+    truth = await _truth(driver, session)
 
     expected_per_client = drive["seq"] - window["seq"]
     delivered = healed = lost = duplicates = gaps = stale = 0
@@ -115,55 +119,77 @@ async def coordinate(fleet, driver, session, ticks, rows_per_transaction=None):
     }
 
 
-async def full_update(server, token, session, repeats):
+async def full_update(server, driver, token, session, repeats):
     """Seconds from sending `subscribe` to holding the `full_update` frame
     (before parsing it), one client on an idle server: an upper bound of the
-    server's time to build and send the snapshot. {"error": ...} when the
-    server answers with an error instead."""
+    server's time. *cold*: the first subscribe after an event moved the
+    scope's seq, so the snapshot is built; *shared*: a second subscribe at
+    the same seq, which daphne serves from the snapshot already encoded
+    (streams/snapshots.py). {"error": ...} when the server answers with an
+    error instead."""
     fleet = Fleet(server.url, session)
     sub = Subscriber(server.url, token, session)
     fleet.subscribers, fleet.tasks = [sub], [asyncio.create_task(sub.run())]
-    timings = []
+    timings = {"cold": [], "shared": []}
     try:
-        for attempt in range(repeats + 1):
-            sub.fresh.clear()
-            sub.errored.clear()
-            started = time.time()
-            if attempt:  # the first subscribe is the one sent on connecting
-                sub.link.send_text(sub.subscribe)
-            if not await sub.snapshot_or_error(60):
-                error = sub.errors[-1] if sub.errors else {"message": "no reply within 60 s"}
-                return {"error": f"fails: {error.get('code', '')} {error['message']}".strip()}
-            if attempt:
-                timings.append(sub.snapshot_received - started)
+        if not await sub.snapshot_or_error(60):  # sent on connecting
+            return _failure(sub)
+        for _ in range(repeats):
+            await call(driver, "drive", session=session, events=1, rate=0)
+            for kind in ("cold", "shared"):
+                sub.fresh.clear()
+                sub.errored.clear()
+                started = time.time()
+                sub.link.send_text(sub.subscribe())
+                if not await sub.snapshot_or_error(60):
+                    return _failure(sub)
+                timings[kind].append(sub.snapshot_received - started)
         return timings
     finally:
         await fleet.close()
 
 
-async def storm(fleet, server, driver, session, events, rate):
+def _failure(sub):
+    error = sub.errors[-1] if sub.errors else {"message": "no reply within 60 s"}
+    return {"error": f"fails: {error.get('code', '')} {error['message']}".strip()}
+
+
+async def storm(fleet, server, driver, session, events, rate, resume=False):
     """Drops every connection at once while events flow, then waits until all
-    hold a fresh full_update; nothing may be lost and every table must
-    equal the database."""
+    hold a fresh full_update (with `resume`: are recovered from history or
+    hold one) and are current at the seq they had at the drop; nothing may
+    be lost and every table must equal the database."""
     drop_after = events / rate / 3
     errors_before = _errors(fleet)
+    fleet.set_resume(resume)
     window = await call(driver, "window", session=session)
     fleet.start_window(window["seq"])
     drive = asyncio.create_task(
         call(driver, "drive", session=session, events=events, rate=rate)
     )
     await asyncio.sleep(drop_after)
+    latest = max(sub.seq for sub in fleet.subscribers)
+    cpu_before, dropped = server.cpu_seconds(), time.monotonic()
     resync_s = await fleet.storm(STORM_TIMEOUT)
     resynced = fleet.fresh_count()
+    current_s = None
+    if resync_s is not None and await fleet.settle(latest, STORM_TIMEOUT - resync_s) is not None:
+        current_s = time.monotonic() - dropped
+    cpu = server.cpu_seconds() - cpu_before
     drive = await drive
     await fleet.settle(drive["seq"], SETTLE_TIMEOUT if resync_s else STORM_SETTLE_TIMEOUT)
-    truth = (await call(driver, "table", session=session))["instances"]
-    truth = {key: tuple(value) for key, value in truth.items()}
+    truth = await _truth(driver, session)
     # One still reconnecting knows it is behind: neither lost nor stale yet.
     back = [sub for sub in fleet.subscribers if sub.fresh.is_set() and not sub.resyncing]
     return {
         "clients": len(fleet.subscribers),
+        "resume": resume,
         "resync_s": resync_s,
+        "current_s": current_s,
+        "server_cpu_s": cpu,
+        "recovered": sum(sub.recovered for sub in fleet.subscribers),
+        "snapshots": sum(sub.snapshots for sub in fleet.subscribers),
+        "duplicates": sum(sub.duplicates for sub in fleet.subscribers),
         "resynced_in_time": resynced,
         "still_reconnecting": len(fleet.subscribers) - len(back),
         "lost": sum(sub.tally(drive["seq"])[2] for sub in back),
@@ -171,6 +197,57 @@ async def storm(fleet, server, driver, session, events, rate):
         "reconnects": sum(sub.reconnects for sub in fleet.subscribers),
         "subscribe_errors": _errors(fleet) - errors_before,
     }
+
+
+async def absence(fleet, server, driver, session, events, rate):
+    """Every subscriber of a resuming fleet goes away while `events` are
+    published on its session at `rate` (an absence of events/rate
+    seconds), then all come back at once with `since`. The server's CPU and
+    the wall time run from their return until every one is current."""
+    window = await call(driver, "window", session=session)
+    fleet.start_window(window["seq"])
+    await fleet.leave()
+    drive = await call(driver, "drive", session=session, events=events, rate=rate)
+    cpu_before = server.cpu_seconds()
+    fleet.come_back()
+    current_s = await fleet.settle(drive["seq"], SETTLE_TIMEOUT)
+    cpu = server.cpu_seconds() - cpu_before
+    clients = len(fleet.subscribers)
+    truth = await _truth(driver, session)
+    return {
+        "clients": clients,
+        "events": events,
+        "away_s": drive["seconds"],
+        "recovered": sum(sub.recovered for sub in fleet.subscribers),
+        "snapshots": sum(sub.snapshots for sub in fleet.subscribers),
+        "current_s": current_s,
+        "server_ms_per_client": cpu / clients * 1000,
+        "lost": sum(sub.tally(drive["seq"])[2] for sub in fleet.subscribers),
+        "duplicates": sum(sub.duplicates for sub in fleet.subscribers),
+        "stale_tables": sum(sub.table != truth for sub in fleet.subscribers),
+    }
+
+
+async def crowd(server, driver, tokens, session, clients, batch, events, rate):
+    """`clients` connections on one server process, connected `batch` at a
+    time (sharing `tokens` round-robin, as a user's several tabs would),
+    then one fan-out window at `rate`; the fleet is closed afterwards."""
+    fleet = Fleet(server.url, session)
+    try:
+        connected = await grow(
+            fleet, server, [tokens[i % len(tokens)] for i in range(clients)], 60.0, batch
+        )
+        return {**connected, **await fanout(fleet, server, driver, session, events, rate)}
+    except TimeoutError as exc:  # the rest of the run is still worth a report
+        return {"clients": clients, "error": str(exc)}
+    finally:
+        await fleet.close()
+
+
+async def _truth(driver, session):
+    """The session's table as every subscriber must hold it."""
+    truth = (await call(driver, "table", session=session))["instances"]
+    return {key: tuple(value) for key, value in truth.items()}
 
 
 def _latencies(fleet, commits):

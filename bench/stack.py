@@ -54,9 +54,10 @@ class Stack:
         return replace(self, layer=layer)
 
 
-def raise_open_files(wanted=16384):
-    """1,000 clients and 1,000 server sockets need more than the usual 1,024
-    descriptors; children inherit the limit."""
+def raise_open_files(wanted=65536):
+    """10,000 clients need more than the usual 1,024 descriptors, and so
+    does the server holding their sockets: it is a child, raised here before
+    it starts, as children inherit the limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft < target:

@@ -225,7 +225,9 @@ _hubs = {}
 async def get_hub():
     """The hub of the running loop, started on first use. Callers that come
     while it starts wait for it: in a burst of first connections, one that
-    joined a group before the hub had its channel got no events at all."""
+    joined a group before the hub had its channel got no events at all. The
+    start is shielded: a waiter cancelled (daphne kills a connection not
+    accepted within 5 s) must not cancel it for every other waiter."""
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
@@ -233,7 +235,7 @@ async def get_hub():
         _hubs[loop] = hub
         hub.starting = asyncio.ensure_future(hub.start())
     try:
-        await hub.starting
+        await asyncio.shield(hub.starting)
     except Exception:
         if _hubs.get(loop) is hub:
             del _hubs[loop]

@@ -37,6 +37,7 @@ def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
     plan = Plan(
         clients=[10], events=20, max_events=20, repeats=1, snapshots=[100, 1000],
         storm_events=30, log_seconds=1.0, layers=False, profile=False,
+        absent_clients=5, absent_events=10, crowd=30, crowd_batch=10, crowd_events=4,
         port=stack.free_ports(5, first=8150), coordinated=[20], coordinated_ticks=2,
         per_row_ticks=1,
     )
@@ -52,10 +53,18 @@ def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
         assert run["delivered"] + run["healed"] == run["expected"] == 10 * 20, run
     for server in ("daphne", "reference"):
         for timings in results[server]["full_update"].values():
-            assert isinstance(timings, list) and len(timings) == plan.repeats + 2, timings
+            assert len(timings["cold"]) == len(timings["shared"]) == plan.repeats + 2, timings
         (storm,) = results[server]["storm"]
         assert storm["lost"] == 0 and storm["stale_tables"] == 0, storm
-        assert storm["resync_s"] is not None
+        assert storm["resync_s"] is not None and storm["snapshots"] == 10, storm
+    (resumed,) = results["daphne"]["storm_resume"]
+    assert resumed["lost"] == resumed["duplicates"] == resumed["stale_tables"] == 0, resumed
+    assert resumed["recovered"] + resumed["snapshots"] >= 10, resumed
+    for absence in results["absence"]:
+        assert absence["recovered"] == 5 and absence["snapshots"] == 0, absence
+        assert absence["lost"] == absence["duplicates"] == absence["stale_tables"] == 0, absence
+    crowd = results["crowd"]
+    assert crowd["clients"] == 30 and crowd["lost"] == 0 and crowd["stale_tables"] == 0, crowd
     assert results["logs"].get("entries_per_s") or results["logs"].get("error")
     assert [(run["instances"], run["design"]) for run in results["coordinator"]] == [
         (20, "batched"), (20, "per row")]
@@ -63,8 +72,9 @@ def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
                for run in results["coordinator"])
 
     text = report.render(results)
-    for heading in ("## Targets", "## Fan-out", "## full_update", "## Reconnect storm",
-                    "## Coordinator", "## Log ingestion", "## Where daphne's time goes"):
+    for heading in ("## Targets", "## Fan-out", "## 30 connections", "## full_update",
+                    "## Reconnect storm", "## Resuming after an absence", "## Coordinator",
+                    "## Log ingestion", "## Where daphne's time goes"):
         assert heading in text
     assert "| daphne | 10 | 20/s |" in text and "| reference | 10 | max |" in text
 
