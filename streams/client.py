@@ -10,6 +10,10 @@ Until the first welcome, a failure ends it: a wrong URL or a server that is
 not running is said at once instead of retried forever. After that, every
 drop but 1000 (normal) and 4401 (signed out) is retried with backoff, and
 each new connection resubscribes from the last event it passed on.
+
+Longer than most modules here: it is a whole protocol client (reconnect,
+backoff, heartbeat, resume, resync), kept in one place so its rules read in
+one sitting.
 """
 
 import asyncio

@@ -8,6 +8,10 @@ event once, and hands the same pre-encoded text frame to each local
 subscriber, in seq order (streams.reorder). The hub also runs the process's
 timers: the heartbeat sweep, the authority re-check (streams.access) and
 the layer probe (streams.probe).
+
+Longer than most modules here because membership, fan-out and the
+process's timers share the hub's state; the rules themselves live in
+reorder.py, probe.py and access.py.
 """
 
 import asyncio

@@ -8,6 +8,10 @@ strictly in the order they were published. That works from any caller (a
 sync view, manage.py, a thread, code running inside an event loop) without
 `async_to_sync`, whose per-call loops leak layer connections
 (channels_redis#125).
+
+Longer than most modules here because the publisher's ordering, conflation
+and retry share one queue and one loop: split, each would need the others'
+state.
 """
 
 import asyncio

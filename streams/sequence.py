@@ -20,6 +20,9 @@ event up to that seq: `subscribe` with `since` replays from it exactly
 HISTORY_EVENTS events and everything of the last HISTORY_SECONDS, at most
 HISTORY_CAP. Without Redis, counters and history live in this process,
 whose start is the epoch.
+
+Longer than most modules here because the Lua scripts sit beside the
+Python that calls them.
 """
 
 import asyncio

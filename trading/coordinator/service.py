@@ -32,6 +32,9 @@ reads them fresh and continues each from its saved state on its symbol's
 first tick (an entry is completed, an exit closed), settling them when it
 stops in turn. A buy or sell signal whose save committed just before the
 kill may not have been broadcast.
+
+Longer than most modules here because the run loop, its pacing, its
+failure handling and settling are one story best read together.
 """
 
 import logging

@@ -11,6 +11,10 @@ for the checked fields, the managed fields) it refuses.
 `apply_many()` is the same path for a writer that decides a different change
 per row (the coordinator's tick): a bounded number of statements for any
 number of rows, each row written only if it still holds what the writer read.
+
+Longer than most modules here on purpose: it is the one write path, and
+every rule a write must keep (locks, transitions, versions, history,
+announcements) is in this file so none can be bypassed by another.
 """
 
 from dataclasses import dataclass, field
