@@ -10,7 +10,8 @@ imports: the logging config loads this before the apps.
 import json
 import logging
 import re
-from datetime import datetime, timezone
+
+from config.timestamps import iso_of_epoch
 
 FRONTEND_LOGGER = "frontend"
 
@@ -38,9 +39,8 @@ class JSONLineFormatter(logging.Formatter):
 
     def payload(self, record):
         """The fields every line has, before the record's own."""
-        time = datetime.fromtimestamp(record.created, tz=timezone.utc)
         return {
-            "time": time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": iso_of_epoch(record.created),
             "level": record.levelname,
             "message": record.getMessage(),
         }

@@ -9,6 +9,7 @@ also prunes entries past their retention (logs.retention).
 import logging
 from dataclasses import dataclass
 
+from config.timestamps import iso
 from logs import metrics
 from logs.jsonlines import FRONTEND_LOGGER
 from logs.models import FrontendLogEntry
@@ -46,7 +47,7 @@ def _line_fields(row):
         "count": row.count,
         "source": row.source,
         "url": row.url,
-        "client_time": row.client_timestamp.isoformat() if row.client_timestamp else None,
+        "client_time": iso(row.client_timestamp),
         "user": row.user.get_username() if row.user else None,
         "user_agent": row.user_agent,
         "context": row.context,

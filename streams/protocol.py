@@ -6,7 +6,8 @@ the tests check every emitted message against.
 """
 
 import json
-from datetime import datetime, timezone
+
+from config.timestamps import now_iso
 
 PROTOCOL_VERSION = 1
 SYSTEM = "system"
@@ -17,10 +18,6 @@ CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
-
-def now_iso():
-    return iso(datetime.now(timezone.utc))
-
 
 def message(type_, stream, data=None, **extra):
     """Build one server message; `extra` carries request_id, seq, epoch, ..."""
@@ -47,17 +44,4 @@ def encode_with_data(body, data_text):
 def error(code, text, *, stream=None, request_id=None):
     return message(
         "error", stream, {"code": code, "message": text}, request_id=request_id
-    )
-
-
-def iso(moment):
-    """A datetime as PROTOCOL.md writes times (UTC, milliseconds). On the
-    snapshot's hot path: 10,000 instances format 20,000 of these."""
-    if moment is None:
-        return None
-    if moment.utcoffset():
-        moment = moment.astimezone(timezone.utc)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
-        moment.year, moment.month, moment.day,
-        moment.hour, moment.minute, moment.second, moment.microsecond // 1000,
     )

@@ -6,7 +6,7 @@ and condition progress go out from the ORM signal handlers when the
 coordinator saves an instance.
 """
 
-from streams.protocol import now_iso
+from config.timestamps import now_iso
 from streams.publish import publish
 from trading.market import store as market_store
 from trading.market.streams import (

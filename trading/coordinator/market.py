@@ -7,7 +7,7 @@ PROTOCOL.md's `indicators`, `ticker` and `liquidation` events.
 
 from dataclasses import dataclass, field
 
-from streams.protocol import now_iso
+from config.timestamps import now_iso
 from trading.market.indicators import SymbolTracker, significant
 
 # Neither feed carries an order book: bid and ask sit one basis point

@@ -5,7 +5,7 @@ payloads from `values()` rows so a 10,000-instance `full_update` does not
 build 10,000 model objects.
 """
 
-from streams.protocol import iso
+from config.timestamps import iso
 
 FIELDS = (
     "id", "session_id", "strategy", "symbol", "state", "previous_state",
