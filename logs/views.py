@@ -77,3 +77,9 @@ async def frontend_logs(request):
     is rendered on the worker too, so the request's own thread only
     relays."""
     return await serve(_rendered, request)
+
+
+# What the view is, for those who look (drf-spectacular lists DRF views by
+# their `cls`, as `as_view()` sets it).
+frontend_logs.cls = FrontendLogView
+frontend_logs.initkwargs = _drf_view.initkwargs
