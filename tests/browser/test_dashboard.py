@@ -197,8 +197,12 @@ def test_after_the_server_is_killed_and_restarted_the_page_reconnects_by_itself(
     assert sockets.closed == sockets.created - 1
     after = dashboard.stats()
     assert after["opened"] == 2
-    assert after["recovered"] > before["recovered"]
-    assert after["snapshots"] == before["snapshots"]
+    # Each subscribe after the reconnect was answered either "recovered" or
+    # with a snapshot; every one of them recovered. (Snapshots may still
+    # come meanwhile: the test's coordinator starts its scopes in a new
+    # epoch.)
+    subscriptions = dashboard.page.evaluate("() => window.__streams.client.subscriptions.size")
+    assert after["recovered"] - before["recovered"] >= subscriptions > 0
 
 
 def test_a_sequence_gap_makes_the_page_resync_to_what_the_database_holds(
