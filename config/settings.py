@@ -248,7 +248,7 @@ STREAMS_ALLOWED_ORIGINS = env_list("STREAMS_ALLOWED_ORIGINS", [])
 # How often every connection's credentials and subscriptions are checked
 # again, besides the checks that changes to users, tokens and ownership
 # trigger at once (streams/access.py).
-STREAMS_AUTH_RECHECK_SECONDS = env_int("STREAMS_AUTH_RECHECK_SECONDS", 3)
+STREAMS_AUTH_RECHECK_SECONDS = env_int("STREAMS_AUTH_RECHECK_SECONDS", 5)
 # How often each server process sends itself a probe through the channel
 # layer; three unanswered ones close its sockets with 1012 (streams/hub.py).
 STREAMS_LAYER_PROBE_SECONDS = env_int("STREAMS_LAYER_PROBE_SECONDS", 1)

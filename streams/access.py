@@ -53,14 +53,15 @@ def credentials_of(scope):
     return Credentials(SESSION, session.session_key, user.pk)
 
 
-def current_user(credentials):
+def current_user(credentials, tokens=None):
     """The user these credentials stand for now, read from the database, or
     None when they no longer hold (token deleted, user inactive or deleted,
-    session logged out or expired, password changed)."""
+    session logged out or expired, password changed). `tokens`: the
+    sweep's tokens, read in one query (`_tokens`)."""
     if credentials.method == TOKEN:
-        from rest_framework.authtoken.models import Token
-
-        token = Token.objects.select_related("user").filter(key=credentials.key).first()
+        if tokens is None:
+            tokens = _tokens([credentials.key])
+        token = tokens.get(credentials.key)
         user = token.user if token is not None else None
     else:
         store = import_module(settings.SESSION_ENGINE).SessionStore(credentials.key)
@@ -72,37 +73,67 @@ def current_user(credentials):
     return user if user.pk == credentials.user_id else None
 
 
+def _tokens(keys):
+    from rest_framework.authtoken.models import Token
+
+    return {token.key: token for token in Token.objects.select_related("user").filter(key__in=keys)}
+
+
 def review(connections):
     """Runs in a worker thread. `connections` maps credentials to the
     subscriptions held with them ({key: (stream, normalized params)}).
     Returns {credentials: (user or None, keys now forbidden)}; credentials
-    whose check failed for a transient reason are left out (no change)."""
-    verdicts = {}
-    allowed = {}
+    whose check failed for a transient reason are left out (no change).
+
+    The cost does not grow with a query per socket: the tokens are read in
+    one query, and each subscription is authorized once for all the users
+    who hold it (`Stream.authorize_many` where a stream has it)."""
+    try:
+        tokens = _tokens([c.key for c in connections if c.method == TOKEN])
+    except Exception as exc:
+        if not errors.is_transient(exc):
+            logger.exception("streams: re-checking connections' tokens failed")
+        return {}
+    users, holders = {}, {}
     for credentials, subscriptions in connections.items():
         try:
-            user = current_user(credentials)
-            lost = set()
-            if user is not None:
-                for key, (stream, params) in subscriptions.items():
-                    memo = (user.pk, key)
-                    if memo not in allowed:
-                        allowed[memo] = _allowed(stream, user, params)
-                    if not allowed[memo]:
-                        lost.add(key)
-            verdicts[credentials] = (user, lost)
+            users[credentials] = current_user(credentials, tokens)
         except Exception as exc:
             if not errors.is_transient(exc):
                 logger.exception("streams: re-checking a connection's authority failed")
+            continue
+        if users[credentials] is not None:
+            for key, held in subscriptions.items():
+                holders.setdefault(key, (held, {}))[1][users[credentials].pk] = users[credentials]
+    allowed = {}
+    for key, ((stream, params), by_pk) in holders.items():
+        try:
+            allowed[key] = _allowed(stream, list(by_pk.values()), params)
+        except Exception as exc:
+            if not errors.is_transient(exc):
+                logger.exception("streams: re-checking a subscription failed")
+            allowed[key] = set(by_pk)  # unknown: no change
+    verdicts = {}
+    for credentials, user in users.items():
+        lost = set()
+        if user is not None:
+            lost = {key for key in connections[credentials] if user.pk not in allowed[key]}
+        verdicts[credentials] = (user, lost)
     return verdicts
 
 
-def _allowed(stream, user, params):
-    try:
-        stream.authorize(user, params)
-    except (errors.Forbidden, errors.InvalidParams):
-        return False
-    return True
+def _allowed(stream, users, params):
+    """The pks of `users` who may hold a subscription to `params`."""
+    if stream.authorize_many is not None:
+        return stream.authorize_many(users, params)
+    permitted = set()
+    for user in users:
+        try:
+            stream.authorize(user, params)
+        except (errors.Forbidden, errors.InvalidParams):
+            continue
+        permitted.add(user.pk)
+    return permitted
 
 
 async def recheck(consumers):

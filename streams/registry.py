@@ -21,6 +21,9 @@ class Stream:
         `keys` (session_id=..., symbol=...) goes to.
     authorize(user, params): raise Forbidden or InvalidParams; runs in a
         worker thread, so it may query the database.
+    authorize_many(users, params) -> set of the users' pks allowed: the same
+        rule as `authorize` for many users at once (optional; the periodic
+        authority check uses it so its cost doesn't grow per socket).
     snapshot(params) -> dict: the `full_update` data, or None for a stream
         without one; runs in a worker thread. It depends on the scope only
         (`authorize` decides who may see it), so subscribers of one scope
@@ -40,6 +43,7 @@ class Stream:
     routes: Callable[[dict], list]
     authorize: Callable
     snapshot: Optional[Callable] = None
+    authorize_many: Optional[Callable] = None
     events: dict = field(default_factory=dict)
     snapshot_model: Optional[type] = None
     conflate: Union[float, Callable[[], float]] = 0.0

@@ -222,9 +222,14 @@ class StrategyInstanceQuerySet(models.QuerySet):
             return self.select_for_update(of=("self",)).order_by("pk")
         return self.select_for_update().order_by("pk")
 
-    def _record(self, instances, moving_pks, reason_by_pk, now):
-        from trading.models import StateTransition
+    @property
+    def _history(self):
+        """StateTransition, reached through the model's `transitions`
+        relation rather than imported: models.py imports this module."""
+        return self.model._meta.get_field("transitions").related_model
 
+    def _record(self, instances, moving_pks, reason_by_pk, now):
+        StateTransition = self._history
         StateTransition.objects.using(self.db).bulk_create(
             (
                 StateTransition(
@@ -247,7 +252,7 @@ class StrategyInstanceQuerySet(models.QuerySet):
         refused: the database does not say which rows an upsert inserted and
         which it overwrote, so the overwritten ones would skip the
         transition table and the version bump, and be announced as new."""
-        from trading.models import StateTransition
+        StateTransition = self._history
 
         if ignore_conflicts or update_conflicts:
             raise BulkWriteNotSupported(

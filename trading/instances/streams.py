@@ -35,6 +35,17 @@ def authorize_session(user, params):
         raise Forbidden(f"you may not see session {session_id}")
 
 
+def authorize_session_many(users, params):
+    """`authorize_session` for many users in one query."""
+    if params["session_id"] is None:
+        return {user.pk for user in users if user.is_staff}
+    rows = TradingSession.objects.filter(pk=params["session_id"])
+    owner = rows.values_list("owner_id", flat=True).first()
+    if owner is None:
+        return set()
+    return {user.pk for user in users if user.is_staff or user.pk == owner}
+
+
 def live_instances(params):
     rows = StrategyInstance.objects.filter(state__in=states.LIVE)
     if params["session_id"]:
@@ -54,6 +65,7 @@ register(
         scope=session_scope,
         routes=session_routes,
         authorize=authorize_session,
+        authorize_many=authorize_session_many,
         snapshot=state_machines_snapshot,
         events={
             "instance_added": messages.Instance,

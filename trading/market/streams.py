@@ -15,7 +15,9 @@ from streams.errors import Forbidden
 from streams.registry import Stream, register
 from trading import messages
 from trading.market import store as market_store
-from trading.instances.streams import authorize_session, live_instances, session_scope
+from trading.instances.streams import (
+    authorize_session, authorize_session_many, live_instances, session_scope,
+)
 
 CONDITION_PROGRESS = "condition_progress"
 PUMP_INDICATORS = "pump_indicators"
@@ -135,6 +137,7 @@ for name, snapshot, events, snapshot_model in (
             scope=session_scope,
             routes=one_session_routes,
             authorize=authorize_session,
+            authorize_many=authorize_session_many,
             snapshot=snapshot,
             events=events,
             snapshot_model=snapshot_model,
