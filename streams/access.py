@@ -53,14 +53,12 @@ def credentials_of(scope):
     return Credentials(SESSION, session.session_key, user.pk)
 
 
-def current_user(credentials, tokens=None):
+def current_user(credentials, tokens):
     """The user these credentials stand for now, read from the database, or
     None when they no longer hold (token deleted, user inactive or deleted,
     session logged out or expired, password changed). `tokens`: the
     sweep's tokens, read in one query (`_tokens`)."""
     if credentials.method == TOKEN:
-        if tokens is None:
-            tokens = _tokens([credentials.key])
         token = tokens.get(credentials.key)
         user = token.user if token is not None else None
     else:
