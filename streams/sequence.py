@@ -34,6 +34,7 @@ from collections import deque
 from django.conf import settings
 
 from streams.redis_clients import async_client
+from streams.stores import PerSettings
 
 HISTORY_EVENTS = 1000
 HISTORY_SECONDS = 300
@@ -187,24 +188,8 @@ class RedisSequences:
         return reply[0], int(reply[1]), (reply[3] if reply[2] else None)
 
 
-_store = None
-_store_lock = threading.Lock()
+def _build(url, namespace, ttl):
+    return RedisSequences(url, namespace, ttl) if url else LocalSequences()
 
 
-def store():
-    global _store
-    with _store_lock:
-        if _store is None:
-            url = getattr(settings, "REDIS_URL", None)
-            _store = (
-                RedisSequences(url, settings.STREAMS_NAMESPACE, settings.STREAMS_SEQ_TTL_SECONDS)
-                if url else LocalSequences()
-            )
-        return _store
-
-
-def reset():
-    """Forget the store (tests switch settings between runs)."""
-    global _store
-    with _store_lock:
-        _store = None
+store = PerSettings(_build, "REDIS_URL", "STREAMS_NAMESPACE", "STREAMS_SEQ_TTL_SECONDS")

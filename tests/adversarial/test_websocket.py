@@ -185,9 +185,6 @@ async def test_counters_of_scopes_nobody_watches_expire(connect, owner, settings
     services.require("Redis", bool(settings.REDIS_URL), "REDIS_URL is not set")
     import redis.asyncio as redis
 
-    from streams import sequence
-
-    sequence.reset()  # built again with this test's TTL
     client = await connect(owner)
     await client.subscribe("market_data", {"symbol": "NOBODY1"})
     store = redis.Redis.from_url(settings.REDIS_URL)

@@ -205,7 +205,6 @@ async def test_a_counter_restored_from_another_redis_run_starts_a_new_epoch(sett
     services.require("Redis", bool(settings.REDIS_URL), "REDIS_URL is not set")
     import redis.asyncio as redis
 
-    sequence.reset()
     store = sequence.store()
     group = "st.state_machines.session.restored"
     head = '{"type":"x"'

@@ -15,7 +15,6 @@ def empty_market():
     market_store.store().forget()
     yield market_store.store()
     market_store.store().forget()
-    market_store.reset()
 
 
 class ScriptedFeed(Feed):

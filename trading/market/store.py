@@ -19,6 +19,7 @@ from collections import deque
 from django.conf import settings
 
 from streams.redis_clients import sync_client
+from streams.stores import PerSettings
 
 RECENT_CAP = 100
 TTL_SECONDS = 3600
@@ -99,26 +100,8 @@ class RedisMarketStore:
             self.client.delete(key)
 
 
-_store = None
-_store_key = None
-_lock = threading.Lock()
+def _build(url, namespace):
+    return RedisMarketStore(url, namespace) if url else LocalMarketStore()
 
 
-def store():
-    """The store for the current settings (a changed REDIS_URL or
-    namespace, as in tests, gets a fresh one)."""
-    global _store, _store_key
-    key = (settings.REDIS_URL or None, settings.STREAMS_NAMESPACE)
-    with _lock:
-        if _store is None or _store_key != key:
-            url, namespace = key
-            _store = RedisMarketStore(url, namespace) if url else LocalMarketStore()
-            _store_key = key
-        return _store
-
-
-def reset():
-    """Forget the store object (not what Redis holds: see `forget()`)."""
-    global _store
-    with _lock:
-        _store = None
+store = PerSettings(_build, "REDIS_URL", "STREAMS_NAMESPACE")
