@@ -124,12 +124,15 @@ class StreamConsumer(AsyncConsumer):
     async def send_json(self, body):
         await self.transport.send(proto.encode(body))
 
-    async def deliver(self, group, message):
-        """Called by the hub for each event of a group this socket is in."""
+    def deliver(self, group, message):
+        """Called by the hub for each message of a group this socket is in.
+        Not a coroutine: an event written straight to the socket needs no
+        await, and at 1,000 subscribers the coroutines of the calls were a
+        third of the fan-out's CPU (BENCHMARKS.md). Returns None or what
+        the hub must await."""
         if message["type"] == CONTROL:
-            await self._control(message)
-            return
-        await self.subscriber.deliver(group, message)
+            return self._control(message)
+        return self.subscriber.deliver(group, message)
 
     async def _control(self, message):
         action = message.get("action")

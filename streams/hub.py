@@ -178,7 +178,9 @@ class Hub:
             return
         for consumer in list(members):
             try:
-                await consumer.deliver(group, message)
+                pending = consumer.deliver(group, message)
+                if pending is not None:
+                    await pending
             except Exception:
                 logger.exception("hub: delivery to one socket failed")
         metrics.count(self.stats, "deliveries", len(members))

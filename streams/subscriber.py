@@ -13,7 +13,6 @@ from streams import errors, metrics, sequence
 from streams import protocol as proto
 from streams.db import in_pool
 from streams.subscriptions import Subscription, group_of, lookup
-from streams.transport import frame_of
 
 
 class Subscriber:
@@ -32,15 +31,18 @@ class Subscriber:
     async def send_json(self, body):
         await self.transport.send(proto.encode(body))
 
-    async def deliver(self, group, message):
-        """Called for each event of a group the connection is in."""
+    def deliver(self, group, message):
+        """Called for each event of a group the connection is in; None, or
+        what the hub must await (Transport.send_event)."""
         sub = self.subs.in_group(group)
         if sub is None:
-            return
+            return None
         if sub.pending:
             sub.buffer.append(message)
-        elif not sub.covers(message):
-            await self.transport.send(message["frame"], frame_of(message))
+            return None
+        if sub.covers(message):
+            return None
+        return self.member.transport.send_event(message)
 
     async def subscribe(self, frame, user):
         stream, raw, normalized, key = lookup(frame)
@@ -112,7 +114,9 @@ class Subscriber:
         sub.floor = (epoch, seq)
         for held in sub.buffer:
             if not sub.covers(held):
-                await self.transport.send(held["frame"], frame_of(held))
+                pending = self.transport.send_event(held)
+                if pending is not None:
+                    await pending
 
     async def unsubscribe(self, frame):
         stream, raw, normalized, key = lookup(frame)
