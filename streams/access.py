@@ -21,7 +21,8 @@ from importlib import import_module
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.contrib.auth import get_user
+from django.contrib.auth import get_user, get_user_model
+from django.db.models import F
 
 from streams import errors, groups
 from streams.db import in_pool
@@ -57,10 +58,9 @@ def current_user(credentials, tokens):
     """The user these credentials stand for now, read from the database, or
     None when they no longer hold (token deleted, user inactive or deleted,
     session logged out or expired, password changed). `tokens`: the
-    sweep's tokens, read in one query (`_tokens`)."""
+    sweep's tokens and their users, read in one query (`_tokens`)."""
     if credentials.method == TOKEN:
-        token = tokens.get(credentials.key)
-        user = token.user if token is not None else None
+        user = tokens.get(credentials.key)
     else:
         store = import_module(settings.SESSION_ENGINE).SessionStore(credentials.key)
         # get_user() checks the backend, the account and the session's auth
@@ -72,9 +72,11 @@ def current_user(credentials, tokens):
 
 
 def _tokens(keys):
-    from rest_framework.authtoken.models import Token
-
-    return {token.key: token for token in Token.objects.select_related("user").filter(key__in=keys)}
+    """{token key: its user}, in one query. Users only: a model instance
+    costs Django's init signals, and a sweep of 1,000 tokens with their
+    users was a tenth of a max-rate window's samples (BENCHMARKS.md)."""
+    users = get_user_model().objects.filter(auth_token__key__in=keys)
+    return {user.token_key: user for user in users.annotate(token_key=F("auth_token__key"))}
 
 
 def review(connections):
