@@ -68,10 +68,14 @@ class Hub:
             self._every(settings.STREAMS_LAYER_PROBE_SECONDS, self.probe_once),
         ]
 
-    async def stop(self):
+    async def stop(self, timeout=5):
+        """Cancels the hub's tasks, waiting `timeout` at most: a cancelled
+        layer read unsubscribes in Redis (channels-redis), which can wait on
+        a connection that is going away; a stop must not hang on it."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=timeout)
 
     def _every(self, seconds, job):
         """Runs `job` (sync, or returning an awaitable) every `seconds`; a
