@@ -54,11 +54,11 @@ class Reference:
 
     async def pump(self):
         while True:
-            message = await self.layer.receive(self.channel)
-            group = message.get("group")
-            for frames in self.held.get(group, {}).values():
-                frames.append(message)
-            if "frame" in message:
+            batch = await self.layer.receive(self.channel)
+            group = batch.get("group")
+            for message in batch.get("frames", ()):
+                for frames in self.held.get(group, {}).values():
+                    frames.append(message)
                 broadcast(self.ready.get(group, ()), message["frame"])
 
     async def handle(self, ws):

@@ -29,7 +29,10 @@ from streams.snapshots import Snapshots
 
 logger = logging.getLogger(__name__)
 
-FRAME = "stream.frame"
+# A publisher's consecutive events of one group, in seq order: one layer
+# message for all of them (streams.publish batches what is queued).
+FRAMES = "stream.frames"
+FRAME = "stream.frame"  # one of them, as the hub hands it to sockets
 CONTROL = "stream.control"
 
 
@@ -160,20 +163,24 @@ class Hub:
                 logger.exception("hub: could not hand on a message; it is lost")
 
     async def dispatch(self, message):
-        kind = message.get("type")
-        if kind != FRAME:
+        if message.get("type") != FRAMES:
             await self._fan_out(message)
-        else:
-            group = message["group"]
-            for ready in self._order.accept(message):
+            return
+        group = message["group"]
+        for index, event in enumerate(message["frames"]):
+            if index:
+                # A batch holds up to a tick's worth of events: let the
+                # sockets' own frames (pings, subscribes) in between.
+                await asyncio.sleep(0)
+            for ready in self._order.accept(event):
                 await self._fan_out(ready)
-            if not self._order.waiting(group):
-                self._cancel_wait(group)
-            elif group not in self._timers:
-                self._timers[group] = self.loop.call_later(
-                    self.reorder_window,
-                    lambda: asyncio.ensure_future(self._give_up_waiting(group)),
-                )
+        if not self._order.waiting(group):
+            self._cancel_wait(group)
+        elif group not in self._timers:
+            self._timers[group] = self.loop.call_later(
+                self.reorder_window,
+                lambda: asyncio.ensure_future(self._give_up_waiting(group)),
+            )
 
     async def _fan_out(self, message):
         group = message.get("group")

@@ -32,6 +32,11 @@ from streams.protocol import encode, message
 
 logger = logging.getLogger(__name__)
 
+# Events taken off the queue at once, and the most bytes of frames numbered
+# in one round trip and sent as one layer message per scope.
+BATCH = 200
+BATCH_BYTES = 64 * 1024
+
 
 @dataclass
 class Event:
@@ -141,66 +146,120 @@ class Publisher:
 
     async def _work(self):
         while True:
-            item = await self._queue.get()
+            items = [await self._queue.get()]
+            while len(items) < BATCH and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            try:
+                await self._handle(items)
+            finally:
+                for _ in items:
+                    self._queue.task_done()
+
+    async def _handle(self, items):
+        """Sends `items` in order; the events between two controls go out
+        as one batch (`_deliver`)."""
+        run = []
+        for item in items:
             try:
                 if isinstance(item, Event):
-                    await self._accept(item)
-                else:
-                    await layer.group_send(
-                        item.group, {"type": hubs.CONTROL, "group": item.group, **item.payload}
-                    )
+                    if self._accept(item):
+                        run.append(item)
+                    continue
+                await self._deliver(run)
+                run = []
+                await layer.group_send(
+                    item.group, {"type": hubs.CONTROL, "group": item.group, **item.payload}
+                )
             except Exception:
                 logger.exception("publisher: could not send %r", item)
-            finally:
-                self._queue.task_done()
+        await self._deliver(run)
 
-    async def _accept(self, event):
+    def _accept(self, event):
+        """Whether `event` is to be sent now: not when it is relayed to the
+        server process, nor while it waits out its conflation window."""
         url = layer.relay_target()
         if url is not None:
             # Blocking this thread's loop keeps the order, and unlike an
             # executor it still works while the interpreter exits (the
             # atexit flush of a manage.py command).
             relay.forward(url, event)
-            return
-        stream = registry.get(event.stream)
-        window = stream.conflate_seconds()
+            return False
+        window = registry.get(event.stream).conflate_seconds()
         if not window or event.conflate_key is None:
-            await self._deliver(stream, event)
-            return
+            return True
         key = (event.stream, event.conflate_key)
         first = key not in self._conflated
         self._conflated[key] = event
         if first:
             self._loop.call_later(window, self._release, key)
+        return False
 
     def _release(self, key):
         event = self._conflated.pop(key, None)
         if event is not None:
             self._queue.put_nowait(replace(event, conflate_key=None))
 
-    async def _deliver(self, stream, event):
-        session_id = event.keys.get("session_id") if stream.session_scoped else None
-        # seq and epoch are appended per scope by the counter (sequence.seal).
-        head = encode(message(event.type, stream.name, event.data, session_id=session_id))[:-1]
-        for scope in stream.routes(event.keys):
-            group = groups.stream_group(stream.name, scope)
+    async def _deliver(self, events):
+        """Numbers `events` in few round trips to the store and sends each
+        scope's share as one layer message: at a coordinator's tick of
+        hundreds of events, two round trips per event and scope were the
+        publisher's limit, and its subscribers saw the tick seconds late.
+        A batch holds BATCH_BYTES of frames at most, so a burst of big
+        events still reaches the sockets paced by the layer."""
+        if not events:
+            return
+        batch, size = [], 0
+        for event in events:
+            stream = registry.get(event.stream)
+            session_id = event.keys.get("session_id") if stream.session_scoped else None
+            # seq and epoch are appended per scope by the counter (sequence.seal).
+            head = encode(message(event.type, stream.name, event.data, session_id=session_id))[:-1]
+            for scope in stream.routes(event.keys):
+                if batch and size + len(head) > BATCH_BYTES:
+                    await self._send_batch(batch)
+                    batch, size = [], 0
+                batch.append((groups.stream_group(stream.name, scope), head))
+                size += len(head)
+        await self._send_batch(batch)
+        now = time.perf_counter()
+        for event in events:
+            metrics.PUBLISH_SECONDS.observe(now - event.published_at)
+
+    async def _send_batch(self, routed):
+        """`routed`: [(group, head)] in publishing order."""
+        requests, renewed = [], set()
+        for group, head in routed:
+            fresh = group in self._broken and group not in renewed
+            if fresh:
+                renewed.add(group)  # one new epoch per scope, at its first event
+            requests.append((group, head, fresh))
+        try:
+            numbered = await self._persist(lambda: sequence.store().next_many(requests))
+        except Exception:
+            self._lost({group for group, _ in routed})
+            return
+        self._broken.difference_update(group for group, _ in routed)
+        frames = {}
+        for (group, _), (epoch, seq, frame) in zip(routed, numbered):
+            frames.setdefault(group, []).append(
+                {"type": hubs.FRAME, "group": group, "frame": frame, "seq": seq, "epoch": epoch}
+            )
+        for group, share in frames.items():
+            payload = {"type": hubs.FRAMES, "group": group, "frames": share}
             try:
-                epoch, seq, frame = await self._persist(
-                    lambda: sequence.store().next(group, head, fresh=group in self._broken)
-                )
-                self._broken.discard(group)
-                payload = {"type": hubs.FRAME, "group": group, "frame": frame,
-                           "seq": seq, "epoch": epoch}
                 await self._persist(lambda: layer.group_send(group, payload))
-                metrics.PUBLISH_SECONDS.observe(time.perf_counter() - event.published_at)
             except Exception:
-                # Its subscribers must not take the next event for the one
-                # after this: it starts a new epoch, and they resync.
-                self._broken.add(group)
-                logger.exception(
-                    "publisher: an event of %s was lost; the scope's next event "
-                    "starts a new epoch", group,
-                )
+                self._lost({group})
+
+    def _lost(self, groups_):
+        """Events of `groups_` could not be numbered or sent: their
+        subscribers must not take the next event for the one after these,
+        so it starts a new epoch, and they resync."""
+        self._broken.update(groups_)
+        logger.exception(
+            "publisher: events of %s were lost; each scope's next event starts a new epoch",
+            ", ".join(sorted(groups_)),
+        )
 
     async def _persist(self, attempt):
         """`attempt()`, tried again while a store is away (a restart, a

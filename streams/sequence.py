@@ -118,7 +118,12 @@ class LocalSequences:
         self._history = {}
         self._lock = threading.Lock()
 
-    async def next(self, group, head, fresh=False):
+    async def next_many(self, requests):
+        """Numbers events: `requests` is [(group, head, fresh)], the reply
+        [(epoch, seq, frame)] in the same order (see RedisSequences)."""
+        return [self._next(*request) for request in requests]
+
+    def _next(self, group, head, fresh):
         with self._lock:
             if fresh:
                 # One counter for the process: a new epoch for every scope.
@@ -170,21 +175,36 @@ class RedisSequences:
             self._clients[loop] = scripts
         return scripts
 
-    def _call(self, index, group, fresh=False, *extra):
-        keys = [self.prefix + group, self.history_prefix + group]
-        args = [_new_epoch(), self.ttl, "1" if fresh else "0", *extra]
-        return self._scripts()[index](keys=keys, args=args)
+    def _keys(self, group):
+        return [self.prefix + group, self.history_prefix + group]
 
-    async def next(self, group, head, fresh=False):
-        epoch, seq = await self._call(0, group, fresh, head)
-        return epoch, int(seq), seal(head, epoch, seq)
+    def _args(self, fresh, *extra):
+        return [_new_epoch(), self.ttl, "1" if fresh else "0", *extra]
+
+    def _call(self, index, group, *extra):
+        return self._scripts()[index](keys=self._keys(group), args=self._args(False, *extra))
+
+    async def next_many(self, requests):
+        """Numbers events, [(group, head, fresh)] -> [(epoch, seq, frame)],
+        in one round trip: the script runs once per event in a pipeline, in
+        order. A publisher numbering a coordinator's tick one event at a
+        time spent most of its time waiting for Redis (about 1,100 events/s)."""
+        script = self._scripts()[0]
+        pipe = script.registered_client.pipeline(transaction=False)
+        for group, head, fresh in requests:
+            await script(keys=self._keys(group), args=self._args(fresh, head), client=pipe)
+        replies = await pipe.execute()
+        return [
+            (epoch, int(seq), seal(head, epoch, seq))
+            for (epoch, seq), (_, head, _) in zip(replies, requests)
+        ]
 
     async def current(self, group):
         epoch, seq = await self._call(1, group)
         return epoch, int(seq)
 
     async def since(self, group, epoch, seq):
-        reply = await self._call(2, group, False, epoch, seq)
+        reply = await self._call(2, group, epoch, seq)
         return reply[0], int(reply[1]), (reply[3] if reply[2] else None)
 
 

@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from streams.hub import FRAME, Hub
+from streams.hub import FRAME, FRAMES, Hub
 
 
 class Recorder:
@@ -27,7 +27,9 @@ async def hub():
 
 
 def frame(seq, epoch="e1"):
-    return {"type": FRAME, "group": "g", "seq": seq, "epoch": epoch, "frame": "{}"}
+    """A publisher's batch of one event."""
+    event = {"type": FRAME, "group": "g", "seq": seq, "epoch": epoch, "frame": "{}"}
+    return {"type": FRAMES, "group": "g", "frames": [event]}
 
 
 async def test_frames_that_cross_on_the_way_are_handed_on_in_order(hub):

@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from streams import hub as hubs
 from streams import layer, sequence
-from streams.hub import FRAME
+from streams.hub import FRAME, FRAMES
 from streams.publish import Publisher
 from tests.support import services
 
@@ -150,17 +150,21 @@ async def test_a_message_that_breaks_dispatch_costs_that_message_only(connect, o
     calls = []
 
     async def fragile(message):
-        if message.get("type") == FRAME:
+        if message.get("type") == FRAMES:
             calls.append(message)
-        if len(calls) == 1 and message.get("type") == FRAME:
+        if len(calls) == 1 and message.get("type") == FRAMES:
             raise RuntimeError("a bug in one message")
         await original(message)
 
+    def batch(seq):
+        event = {"type": FRAME, "group": "nobody", "seq": seq, "epoch": "e", "frame": "{}"}
+        return {"type": FRAMES, "group": "nobody", "frames": [event]}
+
     monkeypatch.setattr(hub, "dispatch", fragile)
     layer = get_channel_layer()
-    await layer.send(hub.channel, {"type": FRAME, "group": "nobody", "seq": 1, "epoch": "e"})
+    await layer.send(hub.channel, batch(1))
     await eventually(lambda: hub.stats["dispatch_errors"] == 1)
-    await layer.send(hub.channel, {"type": FRAME, "group": "nobody", "seq": 2, "epoch": "e"})
+    await layer.send(hub.channel, batch(2))
     await eventually(lambda: len(calls) == 2)  # the reader went on
     await client.send({"action": "ping"})
     assert (await client.receive())["type"] == "pong"
@@ -173,25 +177,28 @@ async def test_an_event_that_cannot_be_sent_starts_a_new_epoch_for_its_scope(set
     publisher = Publisher()
     numbered = []
 
-    async def next_(group, head, fresh=False):
-        numbered.append(fresh)
-        return ("e", len(numbered), sequence.seal(head, "e", len(numbered)))
+    async def next_many(requests):
+        replies = []
+        for _, head, fresh in requests:
+            numbered.append(fresh)
+            replies.append(("e", len(numbered), sequence.seal(head, "e", len(numbered))))
+        return replies
 
     attempts = []
 
     async def send(group, payload):
-        attempts.append(payload["seq"])
+        attempts.append(group)
         if len(attempts) == 1:
             raise RedisConnectionError("Connection closed by server.")
 
-    monkeypatch.setattr(sequence.store(), "next", next_)
+    monkeypatch.setattr(sequence.store(), "next_many", next_many)
     monkeypatch.setattr(layer, "group_send", send)
     publisher._ensure_started()
     from streams.publish import Event
 
     for _ in range(2):
         publisher.submit(Event("liquidations", "liquidation", {}, {"symbol": "BTCUSDT"}))
-    assert await asyncio.to_thread(publisher.flush)
+        assert await asyncio.to_thread(publisher.flush)
     # liquidations route to the symbol's scope and "all": the first event's
     # first scope failed, so that scope's next number starts a new epoch.
     assert numbered == [False, False, True, False]
@@ -208,17 +215,21 @@ async def test_a_counter_restored_from_another_redis_run_starts_a_new_epoch(sett
     store = sequence.store()
     group = "st.state_machines.session.restored"
     head = '{"type":"x"'
-    epoch, seq, _ = await store.next(group, head)
-    again = await store.next(group, head)
+
+    async def next_(fresh=False):
+        return (await store.next_many([(group, head, fresh)]))[0]
+
+    epoch, seq, _ = await next_()
+    again = await next_()
     assert again[:2] == (epoch, seq + 1)
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
         await client.hset(store.prefix + group, mapping={"run": "another-run", "seq": 1})
     finally:
         await client.aclose()
-    restored_epoch, restored_seq, _ = await store.next(group, head)
+    restored_epoch, restored_seq, _ = await next_()
     assert restored_epoch != epoch and restored_seq == 1
-    fresh_epoch, fresh_seq, _ = await store.next(group, head, fresh=True)
+    fresh_epoch, fresh_seq, _ = await next_(fresh=True)
     assert fresh_epoch != restored_epoch and fresh_seq == 1
 
 
