@@ -309,10 +309,9 @@ session once a second on a market where each symbol pumps once every 17 s
 while the rest update their conditions; one subscriber of the session on
 one daphne. *batched*: each tick's writes in one `apply_many` transaction;
 *per row*: one transaction per instance, the design before. Event latency
-runs from the end of the write that committed a move to the subscriber's
-receipt of its `state_change` (per row, from the end of the tick's last
-write: it flatters that design). Target: 1,000 instances, tick p99 ≤ 500 ms,
-event p99 ≤ 250 ms.
+runs from the commit of a move (an on-commit callback queued right after
+the move's event) to the subscriber's receipt of its `state_change`.
+Target: 1,000 instances, tick p99 ≤ 500 ms, event p99 ≤ 250 ms.
 
 {chr(10).join(lines)}"""
 
