@@ -9,9 +9,9 @@ sync view, manage.py, a thread, code running inside an event loop) without
 `async_to_sync`, whose per-call loops leak layer connections
 (channels_redis#125).
 
-Longer than most modules here because the publisher's ordering, conflation
-and retry share one queue and one loop: split, each would need the others'
-state.
+Longer than most modules here because the publisher's ordering, batching,
+conflation and retry share one queue and one loop: split, each would need
+the others' state.
 """
 
 import asyncio
