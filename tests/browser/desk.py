@@ -42,17 +42,3 @@ def live_states(session):
 
     rows = StrategyInstance.objects.filter(session=session).exclude(state="stopped")
     return {str(pk): state for pk, state in rows.values_list("pk", "state")}
-
-
-def move_here(instance, state):
-    """Moves an instance from this process. The coordinator may have moved
-    it since it was read (a conflict): read it again and retry."""
-    from trading.exceptions import TransitionConflict
-
-    for attempt in range(3):
-        instance.refresh_from_db()
-        try:
-            return instance.transition_to(state, reason="browser test")
-        except TransitionConflict:
-            if attempt == 2:
-                raise
