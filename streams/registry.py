@@ -52,6 +52,12 @@ class Stream:
     def conflate_seconds(self):
         return self.conflate() if callable(self.conflate) else self.conflate
 
+    def session_of(self, keys):
+        """The `session_id` its messages carry on the envelope (PROTOCOL.md),
+        from an event's keys or a subscription's params; None unless the
+        stream is session-scoped."""
+        return keys.get("session_id") if self.session_scoped else None
+
 
 _streams = {}
 

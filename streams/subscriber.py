@@ -125,7 +125,7 @@ class Subscriber:
             await self.hub.leave(sub.group, self.member)
         await self.send_json(proto.message(
             "unsubscribed", stream.name, {}, params=raw, request_id=frame.request_id,
-            session_id=normalized.get("session_id") if stream.session_scoped else None,
+            session_id=stream.session_of(normalized),
         ))
 
     async def end(self, key, reason):

@@ -40,7 +40,7 @@ class Subscription:
 
     @property
     def session_id(self):
-        return self.normalized.get("session_id") if self.stream.session_scoped else None
+        return self.stream.session_of(self.normalized)
 
 
 def lookup(frame):
