@@ -151,6 +151,10 @@ class Publisher:
                 items.append(self._queue.get_nowait())
             try:
                 await self._handle(items)
+            except Exception:
+                # Whatever went wrong, this task must live: every later
+                # event of the process goes through it.
+                logger.exception("publisher: could not send %d item(s)", len(items))
             finally:
                 for _ in items:
                     self._queue.task_done()
@@ -210,20 +214,32 @@ class Publisher:
             return
         batch, size = [], 0
         for event in events:
-            stream = registry.get(event.stream)
-            session_id = event.keys.get("session_id") if stream.session_scoped else None
-            # seq and epoch are appended per scope by the counter (sequence.seal).
-            head = encode(message(event.type, stream.name, event.data, session_id=session_id))[:-1]
-            for scope in stream.routes(event.keys):
+            try:
+                head, scoped = self._route(event)
+            except Exception:
+                # Not numbered: its subscribers see no gap for it.
+                logger.exception("publisher: could not send %r; it is dropped", event)
+                continue
+            for group in scoped:
                 if batch and size + len(head) > BATCH_BYTES:
                     await self._send_batch(batch)
                     batch, size = [], 0
-                batch.append((groups.stream_group(stream.name, scope), head))
+                batch.append((group, head))
                 size += len(head)
         await self._send_batch(batch)
         now = time.perf_counter()
         for event in events:
             metrics.PUBLISH_SECONDS.observe(now - event.published_at)
+
+    @staticmethod
+    def _route(event):
+        """(the event's frame without seq and epoch, less its closing brace;
+        the groups of the scopes it goes to)."""
+        stream = registry.get(event.stream)
+        # seq and epoch are appended per scope by the counter (sequence.seal).
+        head = encode(message(event.type, stream.name, event.data,
+                              session_id=stream.session_of(event.keys)))[:-1]
+        return head, [groups.stream_group(stream.name, scope) for scope in stream.routes(event.keys)]
 
     async def _send_batch(self, routed):
         """`routed`: [(group, head)] in publishing order."""

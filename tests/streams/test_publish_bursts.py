@@ -35,3 +35,20 @@ async def test_a_burst_reaches_every_scope_whole_and_in_order(connect, owner, fl
         first = received[0]["seq"]
         assert [m["seq"] for m in received] == list(range(first, first + len(expected)))
         assert len({m["epoch"] for m in received}) == 1
+
+
+async def test_an_event_that_cannot_be_routed_is_dropped_alone(connect, owner, flush):
+    """One bad event in a burst (here, without the key its stream routes
+    on) costs that event only: the others of its batch, and everything
+    published later, still reach the subscribers, numbered without a gap."""
+    client = await connect(owner)
+    await client.subscribe("liquidations", {})
+    publish("liquidations", "liquidation", liquidation(0), symbol=SYMBOLS[0])
+    publish("liquidations", "liquidation", liquidation(1))
+    publish("liquidations", "liquidation", liquidation(2), symbol=SYMBOLS[0])
+    await flush()
+    publish("liquidations", "liquidation", liquidation(3), symbol=SYMBOLS[1])
+    await flush()
+    received = [await client.receive() for _ in range(3)]
+    assert [m["data"]["quantity"] for m in received] == [0, 2, 3]
+    assert [m["seq"] for m in received] == [received[0]["seq"] + n for n in range(3)]
