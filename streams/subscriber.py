@@ -28,9 +28,6 @@ class Subscriber:
     def transport(self):
         return self.member.transport
 
-    async def send_json(self, body):
-        await self.transport.send(proto.encode(body))
-
     def deliver(self, group, message):
         """Called for each event of a group the connection is in; None, or
         what the hub must await (Transport.send_event)."""
@@ -70,7 +67,7 @@ class Subscriber:
         try:
             if frame.since is not None and await self._resume(sub, frame):
                 return
-            await self.send_json(proto.message(
+            await self.member.send_json(proto.message(
                 "subscribed", stream.name, {} if frame.since is None else {"recovered": False},
                 params=raw, request_id=frame.request_id, session_id=sub.session_id,
             ))
@@ -88,7 +85,7 @@ class Subscriber:
         metrics.RESYNCS.labels("snapshot" if missed is None else "recovered").inc()
         if missed is None:
             return False
-        await self.send_json(proto.message(
+        await self.member.send_json(proto.message(
             "subscribed", sub.stream.name, {"recovered": True}, params=sub.params,
             request_id=frame.request_id, session_id=sub.session_id,
         ))
@@ -123,7 +120,7 @@ class Subscriber:
         sub = self.subs.remove(key)
         if sub is not None:
             await self.hub.leave(sub.group, self.member)
-        await self.send_json(proto.message(
+        await self.member.send_json(proto.message(
             "unsubscribed", stream.name, {}, params=raw, request_id=frame.request_id,
             session_id=stream.session_of(normalized),
         ))
@@ -134,7 +131,7 @@ class Subscriber:
         if sub is None:
             return
         await self.hub.leave(sub.group, self.member)
-        await self.send_json(proto.message(
+        await self.member.send_json(proto.message(
             "unsubscribed", sub.stream.name, {"reason": reason},
             params=sub.params, session_id=sub.session_id,
         ))
