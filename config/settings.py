@@ -249,8 +249,9 @@ STREAMS_ALLOWED_ORIGINS = env_list("STREAMS_ALLOWED_ORIGINS", [])
 # again, besides the checks that changes to users, tokens and ownership
 # trigger at once (streams/access.py).
 STREAMS_AUTH_RECHECK_SECONDS = env_int("STREAMS_AUTH_RECHECK_SECONDS", 5)
-# How often each server process sends itself a probe through the channel
-# layer; three unanswered ones close its sockets with 1012 (streams/hub.py).
+# How often each server process asks Redis for its run id and whether the
+# process's channel is still subscribed; a restart, a lost subscription or
+# no answer closes its sockets with 1012 (streams/probe.py).
 STREAMS_LAYER_PROBE_SECONDS = env_int("STREAMS_LAYER_PROBE_SECONDS", 1)
 # How long the publisher retries an event while Redis is away before it gives
 # up on it (the scope then starts a new epoch, so clients resync).
