@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run run-scaled test install install-dev system-deps bench
+.PHONY: run run-scaled test lint install install-dev system-deps bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,7 +51,12 @@ run-scaled: install
 	trap 'kill -TERM $$c $$a $$b 2>/dev/null; wait; exit 0' INT TERM; \
 	wait
 
-test: install-dev system-deps
+# Lint and format check first: a red lint is cheaper to see than a red suite.
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install-dev system-deps lint
 	$(PY) -m pytest
 
 $(VENV)/.bench: $(VENV)/.dev requirements-bench.txt

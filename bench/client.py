@@ -50,7 +50,9 @@ class Subscriber:
         self.url = url
         self.headers = {"Authorization": f"Token {token}"}
         self.request = {
-            "action": "subscribe", "stream": "state_machines", "params": {"session_id": session_id}
+            "action": "subscribe",
+            "stream": "state_machines",
+            "params": {"session_id": session_id},
         }
         self.resume = resume
         # A future while the harness keeps this client off the network.
@@ -132,7 +134,10 @@ class Subscriber:
 
     async def snapshot_or_error(self, timeout):
         """True once a full_update is in, False if an error came first."""
-        waits = [asyncio.ensure_future(self.fresh.wait()), asyncio.ensure_future(self.errored.wait())]
+        waits = [
+            asyncio.ensure_future(self.fresh.wait()),
+            asyncio.ensure_future(self.errored.wait()),
+        ]
         try:
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -240,8 +245,9 @@ class Fleet:
             self.pinger = asyncio.create_task(self._heartbeat())
         seconds = await self.all_fresh(timeout)
         if seconds is None:
-            raise TimeoutError(f"{self.fresh_count()} of {len(self.subscribers)} subscribed "
-                               f"after {timeout} s")
+            raise TimeoutError(
+                f"{self.fresh_count()} of {len(self.subscribers)} subscribed after {timeout} s"
+            )
         return seconds
 
     async def all_fresh(self, timeout):

@@ -28,8 +28,8 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from bench import pumps  # noqa: E402
 from streams import groups, registry, sequence  # noqa: E402
 from streams.publish import publisher  # noqa: E402
-from trading.instances import states  # noqa: E402
 from trading.coordinator import Coordinator  # noqa: E402
+from trading.instances import states  # noqa: E402
 from trading.models import StrategyInstance, TradingSession  # noqa: E402
 
 # A cycle of live states, so every change is a `state_change` event.
@@ -63,8 +63,10 @@ def seed(clients, sessions):
             models.QuerySet(StrategyInstance).bulk_create(
                 (
                     StrategyInstance(
-                        session=session, strategy=f"pump-{i % 7}",
-                        symbol=SYMBOLS[i % len(SYMBOLS)], state=states.MONITORING,
+                        session=session,
+                        strategy=f"pump-{i % 7}",
+                        symbol=SYMBOLS[i % len(SYMBOLS)],
+                        state=states.MONITORING,
                     )
                     for i in range(count)
                 ),
@@ -105,9 +107,15 @@ def seed_coordinated(sizes):
         for size in sizes:
             session = TradingSession.objects.create(name=f"bench coordinated {size}", owner=owner)
             models.QuerySet(StrategyInstance).bulk_create(
-                (StrategyInstance(session=session, strategy="pump",
-                                  symbol=pumps.symbol(i % pumps.SYMBOLS), state=states.MONITORING)
-                 for i in range(size)),
+                (
+                    StrategyInstance(
+                        session=session,
+                        strategy="pump",
+                        symbol=pumps.symbol(i % pumps.SYMBOLS),
+                        state=states.MONITORING,
+                    )
+                    for i in range(size)
+                ),
                 batch_size=2000,
             )
             made[str(size)] = str(session.pk)
@@ -144,7 +152,8 @@ def coordinate(session, ticks, rows_per_transaction=None):
     so each run starts alike, and a warm-up of one cycle at full speed that
     builds the price history. Returns each tick's seconds and the commits."""
     models.QuerySet(StrategyInstance).filter(session_id=session).update(
-        state=states.MONITORING, conditions=[], params={})
+        state=states.MONITORING, conditions=[], params={}
+    )
     feed = pumps.PumpingFeed()
     coordinator = TimedCoordinator(feed, [session], rows_per_transaction=rows_per_transaction)
     batches = feed.batches()
@@ -175,12 +184,22 @@ def window(session):
 def table(session):
     """What every subscriber's table must equal once the events are in."""
     rows = StrategyInstance.objects.filter(session_id=session, state__in=states.LIVE)
-    return {"instances": {str(pk): [version, state] for pk, version, state in
-                          rows.values_list("pk", "version", "state")}}
+    return {
+        "instances": {
+            str(pk): [version, state]
+            for pk, version, state in rows.values_list("pk", "version", "state")
+        }
+    }
 
 
-COMMANDS = {"seed": seed, "seed_coordinated": seed_coordinated, "drive": drive,
-            "coordinate": coordinate, "window": window, "table": table}
+COMMANDS = {
+    "seed": seed,
+    "seed_coordinated": seed_coordinated,
+    "drive": drive,
+    "coordinate": coordinate,
+    "window": window,
+    "table": table,
+}
 
 
 def main():

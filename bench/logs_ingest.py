@@ -32,16 +32,20 @@ IDLE_SECONDS = 2.0
 
 
 def batch(worker, number):
-    return json.dumps({"entries": [
+    return json.dumps(
         {
-            "level": "ERROR" if i % 2 else "WARN",
-            "message": f"bench worker {worker} batch {number} entry {i}: TypeError in panel",
-            "source": "bench",
-            "url": "http://127.0.0.1/dashboard",
-            "context": {"panel": "state_machines", "attempt": i},
+            "entries": [
+                {
+                    "level": "ERROR" if i % 2 else "WARN",
+                    "message": f"bench worker {worker} batch {number} entry {i}: TypeError in panel",
+                    "source": "bench",
+                    "url": "http://127.0.0.1/dashboard",
+                    "context": {"panel": "state_machines", "attempt": i},
+                }
+                for i in range(BATCH)
+            ]
         }
-        for i in range(BATCH)
-    ]}).encode()
+    ).encode()
 
 
 def _worker(port, token, worker, deadline, totals, lock):
@@ -119,8 +123,14 @@ def _hammer(port, token, seconds):
 async def _probed(port, seconds):
     """bench.probe's figures for PROBED over `seconds`."""
     probe = await asyncio.create_subprocess_exec(
-        stack.PY, "-m", "bench.probe", str(port), str(seconds), *PROBED,
-        cwd=stack.ROOT, stdout=asyncio.subprocess.PIPE,
+        stack.PY,
+        "-m",
+        "bench.probe",
+        str(port),
+        str(seconds),
+        *PROBED,
+        cwd=stack.ROOT,
+        stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await probe.communicate()
     return json.loads(out)

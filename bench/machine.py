@@ -9,8 +9,17 @@ from pathlib import Path
 
 # The code on every path a benchmark measures.
 PACKAGES = (
-    "Django", "channels", "channels-redis", "daphne", "Twisted", "autobahn", "websockets",
-    "redis", "psycopg", "uvloop", "orjson",
+    "Django",
+    "channels",
+    "channels-redis",
+    "daphne",
+    "Twisted",
+    "autobahn",
+    "websockets",
+    "redis",
+    "psycopg",
+    "uvloop",
+    "orjson",
 )
 
 

@@ -50,7 +50,9 @@ def main(argv):
     port, seconds, paths = int(argv[0]), float(argv[1]), argv[2:]
     deadline = time.monotonic() + seconds
     found = {}
-    threads = [threading.Thread(target=_probe, args=(port, path, deadline, found)) for path in paths]
+    threads = [
+        threading.Thread(target=_probe, args=(port, path, deadline, found)) for path in paths
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

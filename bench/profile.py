@@ -20,9 +20,16 @@ TOP = 14
 # thread's plumbing): left out of the inclusive list, which then shows where
 # the work is.
 PLUMBING = (
-    "<frozen", "runpy", "daphne/cli.py", "daphne/__main__.py", "Server.run (daphne/server.py",
-    "asyncio/base_events.py", "asyncio/events.py", "twisted/internet/asyncioreactor.py",
-    "threading.py", "concurrent/futures/thread.py",
+    "<frozen",
+    "runpy",
+    "daphne/cli.py",
+    "daphne/__main__.py",
+    "Server.run (daphne/server.py",
+    "asyncio/base_events.py",
+    "asyncio/events.py",
+    "twisted/internet/asyncioreactor.py",
+    "threading.py",
+    "concurrent/futures/thread.py",
 )
 
 
@@ -43,9 +50,22 @@ async def sampling(server, out):
         return
     out.unlink(missing_ok=True)
     sampler = subprocess.Popen(
-        [binary, "record", "--pid", str(server.pid), "--gil", "--rate", "250",
-         "--format", "raw", "--output", str(out), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "record",
+            "--pid",
+            str(server.pid),
+            "--gil",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     await asyncio.sleep(1)
     try:

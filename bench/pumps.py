@@ -16,8 +16,13 @@ CYCLE = 17
 BASE_PRICE, BASE_VOLUME = 100.0, 10.0
 # Price and volume of each tick of a cycle after the pump's start; past
 # them, the base price and volume.
-PUMP = ((102.0, 80.0), (102.0, BASE_VOLUME), (102.0, BASE_VOLUME),
-        (104.6, BASE_VOLUME), (104.6, BASE_VOLUME))
+PUMP = (
+    (102.0, 80.0),
+    (102.0, BASE_VOLUME),
+    (102.0, BASE_VOLUME),
+    (104.6, BASE_VOLUME),
+    (104.6, BASE_VOLUME),
+)
 SYMBOLS = 50
 
 
@@ -35,9 +40,10 @@ class PumpingFeed(Feed):
     def batches(self):
         tick = 0
         while True:
-            yield Batch(self.start + tick, tuple(
-                Quote(symbol(index), *self._quote(tick, index)) for index in range(SYMBOLS)
-            ))
+            yield Batch(
+                self.start + tick,
+                tuple(Quote(symbol(index), *self._quote(tick, index)) for index in range(SYMBOLS)),
+            )
             tick += 1
 
     @staticmethod

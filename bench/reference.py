@@ -95,14 +95,31 @@ class Reference:
         held = self.held.setdefault(group, {})[ws] = []
         session_id = params.get("session_id")
         try:
-            await ws.send(proto.encode(proto.message(
-                "subscribed", stream.name, {}, params=frame.get("params"), session_id=session_id
-            )))
+            await ws.send(
+                proto.encode(
+                    proto.message(
+                        "subscribed",
+                        stream.name,
+                        {},
+                        params=frame.get("params"),
+                        session_id=session_id,
+                    )
+                )
+            )
             epoch, seq = await sequence.store().current(group)
             data = await sync_to_async(stream.snapshot)(params)
-            await ws.send(proto.encode(proto.message(
-                "full_update", stream.name, data, session_id=session_id, seq=seq, epoch=epoch
-            )))
+            await ws.send(
+                proto.encode(
+                    proto.message(
+                        "full_update",
+                        stream.name,
+                        data,
+                        session_id=session_id,
+                        seq=seq,
+                        epoch=epoch,
+                    )
+                )
+            )
             for message in held:
                 if message["epoch"] != epoch or message["seq"] > seq:
                     await ws.send(message["frame"])
@@ -115,8 +132,12 @@ async def main(port):
     reference = Reference(get_channel_layer())
     await reference.start()
     async with serve(
-        reference.handle, "127.0.0.1", port, compression=None,
-        max_size=settings.STREAMS_MAX_FRAME_BYTES, backlog=2048,
+        reference.handle,
+        "127.0.0.1",
+        port,
+        compression=None,
+        max_size=settings.STREAMS_MAX_FRAME_BYTES,
+        backlog=2048,
     ) as server:
         await server.serve_forever()
 

@@ -49,10 +49,19 @@ def groups(results):
 
 
 def fanout_table(medians):
-    head = ["server", "clients", "load", *[label for _, label, _ in FANOUT_COLUMNS],
-            "deliveries/s ÷ ref", "p99 ÷ ref", "CPU/delivery ÷ ref"]
+    head = [
+        "server",
+        "clients",
+        "load",
+        *[label for _, label, _ in FANOUT_COLUMNS],
+        "deliveries/s ÷ ref",
+        "p99 ÷ ref",
+        "CPU/delivery ÷ ref",
+    ]
     lines = [_row(head), _row(["---"] * len(head))]
-    for (server, clients, load), figures in sorted(medians.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
+    for (server, clients, load), figures in sorted(
+        medians.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])
+    ):
         ref = medians.get(("reference", clients, load), {})
         cells = [server, str(clients), "20/s" if load == "rate" else "max"]
         cells += [fmt(figures[name], pattern) for name, _, pattern in FANOUT_COLUMNS]
@@ -70,16 +79,35 @@ def _row(cells):
 
 
 def full_update_table(results):
-    lines = [_row(["instances", "daphne built ms", "daphne shared ms", "reference ms",
-                   "built ÷ ref", "note"]), _row(["---"] * 6)]
+    lines = [
+        _row(
+            [
+                "instances",
+                "daphne built ms",
+                "daphne shared ms",
+                "reference ms",
+                "built ÷ ref",
+                "note",
+            ]
+        ),
+        _row(["---"] * 6),
+    ]
     daphne = results.get("daphne", {}).get("full_update", {})
     reference = results.get("reference", {}).get("full_update", {})
     for size, ours in daphne.items():
         ref = cold_ms(reference.get(size, {}))
-        lines.append(_row([
-            f"{int(size):,}", fmt(cold_ms(ours)), fmt(median_ms(ours.get("shared"))),
-            fmt(ref), fmt(ratio(cold_ms(ours), ref), "{:.1f}×"), ours.get("error", ""),
-        ]))
+        lines.append(
+            _row(
+                [
+                    f"{int(size):,}",
+                    fmt(cold_ms(ours)),
+                    fmt(median_ms(ours.get("shared"))),
+                    fmt(ref),
+                    fmt(ratio(cold_ms(ours), ref), "{:.1f}×"),
+                    ours.get("error", ""),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
@@ -97,22 +125,43 @@ STORM_COLUMNS = [
 
 
 def storm_table(results):
-    head = ["server", "subscribe", "clients", "runs", *[label for _, label, _ in STORM_COLUMNS],
-            "lost", "dup", "stale tables", "current ÷ ref"]
+    head = [
+        "server",
+        "subscribe",
+        "clients",
+        "runs",
+        *[label for _, label, _ in STORM_COLUMNS],
+        "lost",
+        "dup",
+        "stale tables",
+        "current ÷ ref",
+    ]
     lines = [_row(head), _row(["---"] * len(head))]
     ref = median_of(results.get("reference", {}).get("storm", []), "current_s")
-    for server, key, how in (("daphne", "storm", "snapshot"), ("daphne", "storm_resume", "since"),
-                             ("reference", "storm", "snapshot")):
+    for server, key, how in (
+        ("daphne", "storm", "snapshot"),
+        ("daphne", "storm_resume", "since"),
+        ("reference", "storm", "snapshot"),
+    ):
         runs = results.get(server, {}).get(key, [])
         if not runs:
             continue
-        lines.append(_row([
-            server, how, str(runs[0]["clients"]), str(len(runs)),
-            *[fmt(median_of(runs, name), pattern) for name, _, pattern in STORM_COLUMNS],
-            *[str(sum(run.get(name, 0) for run in runs))
-              for name in ("lost", "duplicates", "stale_tables")],
-            fmt(ratio(median_of(runs, "current_s"), ref), "{:.2f}×"),
-        ]))
+        lines.append(
+            _row(
+                [
+                    server,
+                    how,
+                    str(runs[0]["clients"]),
+                    str(len(runs)),
+                    *[fmt(median_of(runs, name), pattern) for name, _, pattern in STORM_COLUMNS],
+                    *[
+                        str(sum(run.get(name, 0) for run in runs))
+                        for name in ("lost", "duplicates", "stale_tables")
+                    ],
+                    fmt(ratio(median_of(runs, "current_s"), ref), "{:.2f}×"),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
@@ -120,22 +169,58 @@ def absence_table(results):
     runs = results.get("absence", [])
     if not runs:
         return "Not measured in this run."
-    head = ["run", "clients", "events missed", "away s", "recovered", "snapshots",
-            "all current s", "server ms/client", "lost", "dup", "stale tables"]
+    head = [
+        "run",
+        "clients",
+        "events missed",
+        "away s",
+        "recovered",
+        "snapshots",
+        "all current s",
+        "server ms/client",
+        "lost",
+        "dup",
+        "stale tables",
+    ]
     lines = [_row(head), _row(["---"] * len(head))]
     for number, run in enumerate(runs, 1):
-        lines.append(_row([
-            str(number), str(run["clients"]), str(run["events"]), fmt(run["away_s"]),
-            str(run["recovered"]), str(run["snapshots"]), fmt(run["current_s"], "{:.3f}"),
-            fmt(run["server_ms_per_client"]), str(run["lost"]), str(run["duplicates"]),
-            str(run["stale_tables"]),
-        ]))
+        lines.append(
+            _row(
+                [
+                    str(number),
+                    str(run["clients"]),
+                    str(run["events"]),
+                    fmt(run["away_s"]),
+                    str(run["recovered"]),
+                    str(run["snapshots"]),
+                    fmt(run["current_s"], "{:.3f}"),
+                    fmt(run["server_ms_per_client"]),
+                    str(run["lost"]),
+                    str(run["duplicates"]),
+                    str(run["stale_tables"]),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
-CROWD_COLUMNS = ["connect_s", "rss_per_conn_kb", "server_rss_mb", "expected", "delivered",
-                 "healed", "lost", "duplicates", "p50_ms", "p99_ms", "max_ms",
-                 "deliveries_per_s", "server_cpu_s", "cpu_us_per_delivery", "client_cpu_s"]
+CROWD_COLUMNS = [
+    "connect_s",
+    "rss_per_conn_kb",
+    "server_rss_mb",
+    "expected",
+    "delivered",
+    "healed",
+    "lost",
+    "duplicates",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "deliveries_per_s",
+    "server_cpu_s",
+    "cpu_us_per_delivery",
+    "client_cpu_s",
+]
 
 
 def crowd_table(results):
@@ -146,9 +231,18 @@ def crowd_table(results):
         return f"Failed: {crowd['error']} (see daphne's log)."
     labels = {name: (label, pattern) for name, label, pattern in FANOUT_COLUMNS}
     head = ["clients", *[labels[name][0] for name in CROWD_COLUMNS]]
-    return "\n".join([_row(head), _row(["---"] * len(head)), _row(
-        [f"{crowd['clients']:,}", *[fmt(crowd.get(name), labels[name][1]) for name in CROWD_COLUMNS]]
-    )])
+    return "\n".join(
+        [
+            _row(head),
+            _row(["---"] * len(head)),
+            _row(
+                [
+                    f"{crowd['clients']:,}",
+                    *[fmt(crowd.get(name), labels[name][1]) for name in CROWD_COLUMNS],
+                ]
+            ),
+        ]
+    )
 
 
 def targets_table(found):
@@ -161,26 +255,31 @@ def targets_table(found):
 def misses(found):
     """Where the time goes for each missed target, from this run's figures
     (BENCHMARKS.md must say it, not just the gap)."""
-    notes = [target.explain.format_map(found) for target in targets.TARGETS
-             if not target.met(found)]
+    notes = [
+        target.explain.format_map(found) for target in targets.TARGETS if not target.met(found)
+    ]
     return "\n\n".join(f"- {note}" for note in notes) or "Every target was met."
 
 
 def machine_section(results):
     machine = results["machine"]
-    packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items()
-                         if version)
+    packages = ", ".join(
+        f"{name} {version}" for name, version in machine["packages"].items() if version
+    )
     load = " / ".join(f"{value:.2f}" for value in machine["load_started"])
     load_end = " / ".join(f"{value:.2f}" for value in machine["load"])
-    return "\n".join([
-        _row(["", ""]), _row(["---", "---"]),
-        _row(["CPUs", f"{machine['cpus']} ({machine['cpu_model']})"]),
-        _row(["memory", f"{machine['memory_gb']} GiB"]),
-        _row(["kernel", f"Linux {machine['kernel']}"]),
-        _row(["Python", machine["python"]]),
-        _row(["packages", packages]),
-        _row(["load average (1/5/15 min)", f"{load} at the start, {load_end} at the end"]),
-    ])
+    return "\n".join(
+        [
+            _row(["", ""]),
+            _row(["---", "---"]),
+            _row(["CPUs", f"{machine['cpus']} ({machine['cpu_model']})"]),
+            _row(["memory", f"{machine['memory_gb']} GiB"]),
+            _row(["kernel", f"Linux {machine['kernel']}"]),
+            _row(["Python", machine["python"]]),
+            _row(["packages", packages]),
+            _row(["load average (1/5/15 min)", f"{load} at the start, {load_end} at the end"]),
+        ]
+    )
 
 
 def profile_section(results):
@@ -190,12 +289,14 @@ def profile_section(results):
     parts = []
     window = daphne["profile_max"]
     run = window["run"]
-    parts.append(_profile_table(
-        window,
-        f"One extra max-rate window of {run['clients']:,} clients "
-        f"({fmt(run['deliveries_per_s'], '{:,.0f}')} deliveries/s, "
-        f"{fmt(run['cpu_us_per_delivery'])} µs of server CPU per delivery)",
-    ))
+    parts.append(
+        _profile_table(
+            window,
+            f"One extra max-rate window of {run['clients']:,} clients "
+            f"({fmt(run['deliveries_per_s'], '{:,.0f}')} deliveries/s, "
+            f"{fmt(run['cpu_us_per_delivery'])} µs of server CPU per delivery)",
+        )
+    )
     if "profile_storm" in daphne:
         parts.append(_profile_table(daphne["profile_storm"], "The reconnect storm above"))
     if "profile" in results.get("logs", {}):
@@ -213,7 +314,7 @@ def _profile_table(found, what):
         _row(["own %", "function", "incl. %", "function"]),
         _row(["---"] * 4),
     ]
-    for own, inclusive in zip(found["own"], found["inclusive"]):
+    for own, inclusive in zip(found["own"], found["inclusive"], strict=False):
         lines.append(_row([str(own[1]), f"`{own[0]}`", str(inclusive[1]), f"`{inclusive[0]}`"]))
     return "\n".join(lines)
 
@@ -233,7 +334,8 @@ def logs_section(results):
     if not latency:
         return summary
     lines = [
-        summary, "",
+        summary,
+        "",
         "Other pages, each fetched every 20 ms on a connection of its own, idle and during the flood:",
         "",
         _row(["page", "when", "requests", "p50 ms", "p99 ms", "max ms", "statuses"]),
@@ -242,10 +344,19 @@ def logs_section(results):
     for when in ("idle", "flood"):
         for path, page in latency.get(when, {}).items():
             statuses = ", ".join(f"{n}× {status}" for status, n in sorted(page["statuses"].items()))
-            lines.append(_row([
-                f"`{path}`", when, str(page["samples"]), fmt(page["p50_ms"]),
-                fmt(page["p99_ms"]), fmt(page["max_ms"]), statuses,
-            ]))
+            lines.append(
+                _row(
+                    [
+                        f"`{path}`",
+                        when,
+                        str(page["samples"]),
+                        fmt(page["p50_ms"]),
+                        fmt(page["p99_ms"]),
+                        fmt(page["max_ms"]),
+                        statuses,
+                    ]
+                )
+            )
     return "\n".join(lines)
 
 
@@ -254,17 +365,26 @@ def layers_section(medians):
     top = max((key[1] for key in medians if key[0] == "daphne-core"), default=None)
     if top is None:
         return "Not compared in this run (`--no-layers`)."
-    lines = [_row(["layer", "load", "deliveries/s", "p99 ms", "CPU µs/delivery", "lost", "healed"]),
-             _row(["---"] * 7)]
+    lines = [
+        _row(["layer", "load", "deliveries/s", "p99 ms", "CPU µs/delivery", "lost", "healed"]),
+        _row(["---"] * 7),
+    ]
     for server, layer in (("daphne", "pub/sub"), ("daphne-core", "core")):
         for load in ("rate", "max"):
             figures = medians.get((server, top, load), {})
-            lines.append(_row([
-                layer, "20/s" if load == "rate" else "max",
-                fmt(figures.get("deliveries_per_s"), "{:,.0f}"), fmt(figures.get("p99_ms")),
-                fmt(figures.get("cpu_us_per_delivery")), fmt(figures.get("lost"), "{:.0f}"),
-                fmt(figures.get("healed"), "{:.0f}"),
-            ]))
+            lines.append(
+                _row(
+                    [
+                        layer,
+                        "20/s" if load == "rate" else "max",
+                        fmt(figures.get("deliveries_per_s"), "{:,.0f}"),
+                        fmt(figures.get("p99_ms")),
+                        fmt(figures.get("cpu_us_per_delivery")),
+                        fmt(figures.get("lost"), "{:.0f}"),
+                        fmt(figures.get("healed"), "{:.0f}"),
+                    ]
+                )
+            )
     return f"""{top:,} clients on one daphne, each layer with its own server and driver.
 
 {chr(10).join(lines)}
@@ -288,21 +408,46 @@ def coordinator_section(results):
     if not runs:
         return "Not measured in this run (`--coordinated ''`)."
     by_key = {(run["instances"], run["design"]): run for run in runs}
-    head = ["instances", "writes", "ticks", "moves", "tick p50 ms", "tick p99 ms", "tick max ms",
-            "event p50 ms", "event p99 ms", "lost", "tick p99 ÷ per row"]
+    head = [
+        "instances",
+        "writes",
+        "ticks",
+        "moves",
+        "tick p50 ms",
+        "tick p99 ms",
+        "tick max ms",
+        "event p50 ms",
+        "event p99 ms",
+        "lost",
+        "tick p99 ÷ per row",
+    ]
     lines = [_row(head), _row(["---"] * len(head))]
     for run in runs:
         if "error" in run:
-            lines.append(_row([f"{run['instances']:,}", run["design"], run["error"],
-                               *[""] * (len(head) - 3)]))
+            lines.append(
+                _row(
+                    [f"{run['instances']:,}", run["design"], run["error"], *[""] * (len(head) - 3)]
+                )
+            )
             continue
         before = by_key.get((run["instances"], "per row"), {})
-        lines.append(_row([
-            f"{run['instances']:,}", run["design"], str(run["ticks"]), str(run["moves"]),
-            fmt(run["tick_p50_ms"]), fmt(run["tick_p99_ms"]), fmt(run["tick_max_ms"]),
-            fmt(run["p50_ms"]), fmt(run["p99_ms"]), str(run["lost"]),
-            fmt(ratio(run["tick_p99_ms"], before.get("tick_p99_ms")), "{:.2f}"),
-        ]))
+        lines.append(
+            _row(
+                [
+                    f"{run['instances']:,}",
+                    run["design"],
+                    str(run["ticks"]),
+                    str(run["moves"]),
+                    fmt(run["tick_p50_ms"]),
+                    fmt(run["tick_p99_ms"]),
+                    fmt(run["tick_max_ms"]),
+                    fmt(run["p50_ms"]),
+                    fmt(run["p99_ms"]),
+                    str(run["lost"]),
+                    fmt(ratio(run["tick_p99_ms"], before.get("tick_p99_ms")), "{:.2f}"),
+                ]
+            )
+        )
     return f"""The coordinator in the driver process ticks every live instance of one
 session once a second on a market where each symbol pumps once every 17 s
 (bench/pumps.py), so each tick some instances move through a whole trade
@@ -323,12 +468,12 @@ def render(results):
     took = results["finished"] - results["started"]
     return f"""# Benchmarks
 
-Generated by `make bench` ({results['command']}) on
-{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(results['started']))}, in {took:.0f} s.
+Generated by `make bench` ({results["command"]}) on
+{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(results["started"]))}, in {took:.0f} s.
 One daphne process, Redis and PostgreSQL on loopback, the load client and
 the ORM driver on the same cores; on a shared machine (see the load
 average), read ratios before absolutes. Every figure is the median of
-{plan['repeats']} runs unless it says otherwise.
+{plan["repeats"]} runs unless it says otherwise.
 
 {machine_section(results)}
 
@@ -344,8 +489,8 @@ average), read ratios before absolutes. Every figure is the median of
 
 Each run: N subscribers of one session (100 live instances) on one server
 process; a separate process moves instances through the ORM
-(`transition_to`) — {plan['events']} changes at {plan['rate']}/s, or
-{plan['max_events']} as fast as PostgreSQL allows ("max") — and every
+(`transition_to`) — {plan["events"]} changes at {plan["rate"]}/s, or
+{plan["max_events"]} as fast as PostgreSQL allows ("max") — and every
 subscriber's events are checked: *delivered* in `seq` order, *healed* (missed
 but covered by a resync `full_update`), *lost* (neither), duplicates, and
 whether its final table equals the database. Latency runs from the driver's
@@ -357,12 +502,12 @@ fleet connected, divided by its size.
 
 {fanout_table(medians)}
 
-## {plan['crowd']:,} connections
+## {plan["crowd"]:,} connections
 
-One daphne process of its own, {plan['crowd']:,} subscribers of one session
-connected {plan['crowd_batch']:,} at a time from one load process (sharing
-the seeded users' tokens), then {plan['crowd_events']} changes at
-{plan['crowd_rate']}/s. RSS/conn is the server's growth while they
+One daphne process of its own, {plan["crowd"]:,} subscribers of one session
+connected {plan["crowd_batch"]:,} at a time from one load process (sharing
+the seeded users' tokens), then {plan["crowd_events"]} changes at
+{plan["crowd_rate"]}/s. RSS/conn is the server's growth while they
 connected, divided by their number.
 
 {crowd_table(results)}
@@ -379,7 +524,7 @@ already encoded (the reference builds every one).
 
 ## Reconnect storm
 
-{max(plan['clients']):,} subscribers while {plan['rate']} events/s flow; every
+{max(plan["clients"]):,} subscribers while {plan["rate"]} events/s flow; every
 connection is dropped at once (as a network blip would) and each client
 reconnects with the protocol's full-jitter backoff (0.5 s base) and
 resubscribes, with a snapshot, or (*since*) resuming from its last event.

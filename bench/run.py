@@ -21,7 +21,11 @@ from bench import logs_ingest, machine, profile, report, scenarios, stack
 from bench.client import Fleet
 
 SESSIONS = {
-    "fanout": 100, "resume": 100, "snap100": 100, "snap1000": 1000, "snap10000": 10000,
+    "fanout": 100,
+    "resume": 100,
+    "snap100": 100,
+    "snap1000": 1000,
+    "snap10000": 10000,
 }
 
 
@@ -67,7 +71,7 @@ async def suite(plan, server, driver, seed, clients, extras, profiled=False, res
         for count in clients:
             progress(f"  {server.name}: {count} clients")
             connected = await scenarios.grow(
-                fleet, server, seed["tokens"][len(fleet.subscribers):count]
+                fleet, server, seed["tokens"][len(fleet.subscribers) : count]
             )
             for _ in range(plan.repeats):
                 run = await scenarios.fanout(fleet, server, driver, session, plan.events, plan.rate)
@@ -90,16 +94,19 @@ async def suite(plan, server, driver, seed, clients, extras, profiled=False, res
             if profiled and attempt == 0:
                 sampler = profile.sampling(server, server.log_path.with_suffix(".storm.txt"))
             async with sampler as found:
-                result["storm"].append(await scenarios.storm(
-                    fleet, server, driver, session, plan.storm_events, plan.rate
-                ))
+                result["storm"].append(
+                    await scenarios.storm(
+                        fleet, server, driver, session, plan.storm_events, plan.rate
+                    )
+                )
             if found:
                 result["profile_storm"] = found
         if resumes:
             progress(f"  {server.name}: reconnect storm, resuming")
             result["storm_resume"] = [
-                await scenarios.storm(fleet, server, driver, session, plan.storm_events,
-                                      plan.rate, resume=True)
+                await scenarios.storm(
+                    fleet, server, driver, session, plan.storm_events, plan.rate, resume=True
+                )
                 for _ in range(plan.storm_repeats)
             ]
     finally:
@@ -119,14 +126,20 @@ async def comeback(plan, server, driver, seed):
     largest fleet at a low rate, then clients resuming after an absence."""
     progress(f"  {server.name}: {plan.crowd:,} connections")
     crowd = await scenarios.crowd(
-        server, driver, seed["tokens"], seed["sessions"]["fanout"], plan.crowd,
-        plan.crowd_batch, plan.crowd_events, plan.crowd_rate,
+        server,
+        driver,
+        seed["tokens"],
+        seed["sessions"]["fanout"],
+        plan.crowd,
+        plan.crowd_batch,
+        plan.crowd_events,
+        plan.crowd_rate,
     )
     progress(f"  {server.name}: {plan.absent_clients} clients resuming after an absence")
     session = seed["sessions"]["resume"]
     fleet = Fleet(server.url, session, resume=True)
     try:
-        await scenarios.grow(fleet, server, seed["tokens"][:plan.absent_clients])
+        await scenarios.grow(fleet, server, seed["tokens"][: plan.absent_clients])
         absence = [
             await scenarios.absence(fleet, server, driver, session, plan.absent_events, plan.rate)
             for _ in range(plan.repeats)
@@ -157,12 +170,14 @@ async def coordinated(plan, base, driver, token):
             try:
                 await scenarios.grow(fleet, server, [token])
                 for design, per_transaction, ticks in (
-                    ("batched", None, plan.coordinated_ticks), ("per row", 1, plan.per_row_ticks),
+                    ("batched", None, plan.coordinated_ticks),
+                    ("per row", 1, plan.per_row_ticks),
                 ):
                     progress(f"  coordinator: {size} instances, {design}")
                     try:
-                        run = await scenarios.coordinate(fleet, driver, session, ticks,
-                                                         per_transaction)
+                        run = await scenarios.coordinate(
+                            fleet, driver, session, ticks, per_transaction
+                        )
                     except RuntimeError as exc:  # the driver's events did not drain
                         run = {"error": str(exc)}
                     runs.append({"instances": size, "design": design, **run})
@@ -193,8 +208,14 @@ async def measure(plan, base):
             with server:
                 server.start()
                 results[name] = await suite(
-                    plan, server, driver, seed, plan.clients, extras=True,
-                    profiled=plan.profile and name == "daphne", resumes=name == "daphne",
+                    plan,
+                    server,
+                    driver,
+                    seed,
+                    plan.clients,
+                    extras=True,
+                    profiled=plan.profile and name == "daphne",
+                    resumes=name == "daphne",
                 )
         progress("daphne: comeback and crowd")
         with stack.daphne(base, plan.port + 4) as server:
@@ -230,26 +251,39 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=Plan.repeats)
     parser.add_argument("--snapshots", default="100,1000,10000")
     parser.add_argument("--storm-repeats", type=int, default=Plan.storm_repeats)
-    parser.add_argument("--crowd", type=int, default=Plan.crowd,
-                        help="connections of the largest fleet")
+    parser.add_argument(
+        "--crowd", type=int, default=Plan.crowd, help="connections of the largest fleet"
+    )
     parser.add_argument("--port", type=int, default=Plan.port, help="first of 5 ports")
     parser.add_argument("--no-layers", action="store_true", help="skip the core-layer runs")
     parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--coordinated", default="1000,5000",
-                        help="live instances the coordinator ticks; empty to skip")
+    parser.add_argument(
+        "--coordinated",
+        default="1000,5000",
+        help="live instances the coordinator ticks; empty to skip",
+    )
     parser.add_argument("--coordinated-ticks", type=int, default=Plan.coordinated_ticks)
     parser.add_argument("--per-row-ticks", type=int, default=Plan.per_row_ticks)
-    parser.add_argument("--only-coordinated", action="store_true",
-                        help="run only the coordinator scenarios; --out gets their section")
+    parser.add_argument(
+        "--only-coordinated",
+        action="store_true",
+        help="run only the coordinator scenarios; --out gets their section",
+    )
     args = parser.parse_args(argv)
     plan = Plan(
         clients=[int(n) for n in args.clients.split(",")],
-        events=args.events, max_events=args.max_events, repeats=args.repeats,
-        storm_repeats=args.storm_repeats, crowd=args.crowd,
+        events=args.events,
+        max_events=args.max_events,
+        repeats=args.repeats,
+        storm_repeats=args.storm_repeats,
+        crowd=args.crowd,
         snapshots=[int(n) for n in args.snapshots.split(",")],
-        layers=not args.no_layers, profile=not args.no_profile, port=args.port,
+        layers=not args.no_layers,
+        profile=not args.no_profile,
+        port=args.port,
         coordinated=[int(n) for n in args.coordinated.split(",") if n],
-        coordinated_ticks=args.coordinated_ticks, per_row_ticks=args.per_row_ticks,
+        coordinated_ticks=args.coordinated_ticks,
+        per_row_ticks=args.per_row_ticks,
         only_coordinated=args.only_coordinated,
     )
     base = stack.Stack(args.database_url, args.redis_url)

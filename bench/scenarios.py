@@ -31,7 +31,7 @@ async def grow(fleet, server, tokens, timeout=180.0, batch=None):
     batch = batch or len(tokens)
     seconds = 0.0
     for start in range(0, len(tokens), batch):
-        seconds += await fleet.grow(tokens[start:start + batch], timeout)
+        seconds += await fleet.grow(tokens[start : start + batch], timeout)
     await asyncio.sleep(0.5)
     return {
         "connect_s": seconds,
@@ -101,8 +101,13 @@ async def coordinate(fleet, driver, session, ticks, rows_per_transaction=None):
     before batched writes."""
     window = await call(driver, "window", session=session)
     fleet.start_window(window["seq"])
-    run = await call(driver, "coordinate", session=session, ticks=ticks,
-                     rows_per_transaction=rows_per_transaction)
+    run = await call(
+        driver,
+        "coordinate",
+        session=session,
+        ticks=ticks,
+        rows_per_transaction=rows_per_transaction,
+    )
     await fleet.settle(run["seq"], SETTLE_TIMEOUT)
     ticks_s = sorted(run["tick_s"])
     latencies = _latencies(fleet, run["commits"])
@@ -164,9 +169,7 @@ async def storm(fleet, server, driver, session, events, rate, resume=False):
     fleet.set_resume(resume)
     window = await call(driver, "window", session=session)
     fleet.start_window(window["seq"])
-    drive = asyncio.create_task(
-        call(driver, "drive", session=session, events=events, rate=rate)
-    )
+    drive = asyncio.create_task(call(driver, "drive", session=session, events=events, rate=rate))
     await asyncio.sleep(drop_after)
     latest = max(sub.seq for sub in fleet.subscribers)
     cpu_before, dropped = server.cpu_seconds(), time.monotonic()
@@ -255,7 +258,7 @@ def _latencies(fleet, commits):
     committed = {event_key(pk, version): at for pk, version, at in commits}
     latencies = []
     for sub in fleet.subscribers:
-        for key, at in zip(sub.keys, sub.times):
+        for key, at in zip(sub.keys, sub.times, strict=False):
             if key in committed:
                 latencies.append(at - committed[key])
     return sorted(latencies)

@@ -157,8 +157,13 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=popen.pop("stdout", log),
-            stderr=log, start_new_session=True, **popen,
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=popen.pop("stdout", log),
+            stderr=log,
+            start_new_session=True,
+            **popen,
         )
         log.close()
         return self
@@ -218,16 +223,23 @@ def daphne(stack, port, **env):
     """The project's server, as `make run` starts it, with a listen backlog
     large enough for a connect burst (Twisted's default is 50)."""
     argv = [
-        PY, "-m", "daphne", "-e",
+        PY,
+        "-m",
+        "daphne",
+        "-e",
         f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
         "config.asgi:application",
     ]
-    return Server("daphne", argv, stack.env(**env), stack.workdir / "log" / f"daphne-{port}.log", port)
+    return Server(
+        "daphne", argv, stack.env(**env), stack.workdir / "log" / f"daphne-{port}.log", port
+    )
 
 
 def reference(stack, port):
     argv = [PY, "-m", "bench.reference", "--port", str(port)]
-    return Server("reference", argv, stack.env(), stack.workdir / "log" / f"reference-{port}.log", port)
+    return Server(
+        "reference", argv, stack.env(), stack.workdir / "log" / f"reference-{port}.log", port
+    )
 
 
 class Driver(Child):

@@ -11,6 +11,4 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from streams.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {"http": django_asgi_app, "websocket": websocket_application()}
-)
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

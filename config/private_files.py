@@ -7,6 +7,7 @@ made, not through a process-wide umask, which would also make private the
 files a command writes for people (write_sample_feed's CSV).
 """
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -27,10 +28,8 @@ def private_dir(path):
 def make_private(*paths):
     """Narrows those of `paths` that exist to 0600."""
     for path in paths:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.chmod(path, FILE_MODE)
-        except FileNotFoundError:
-            pass
 
 
 def write_private(path, text, *, overwrite=True):
@@ -48,10 +47,8 @@ def write_private(path, text, *, overwrite=True):
         if overwrite:
             os.replace(draft, path)
         else:
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(draft, path)
-            except FileExistsError:
-                pass
     finally:
         Path(draft).unlink(missing_ok=True)
 

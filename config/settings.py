@@ -41,8 +41,11 @@ if PRODUCTION:
     for _needed, _why in (
         (SECRET_KEY, "SECRET_KEY: set it to a long random value shared by every process"),
         (not DEBUG, "DEBUG off: debug pages show settings and source code to anyone"),
-        (REDIS_URL, "REDIS_URL: the in-memory channel layer cannot carry events "
-                    "between processes (run_coordinator and each daphne)"),
+        (
+            REDIS_URL,
+            "REDIS_URL: the in-memory channel layer cannot carry events "
+            "between processes (run_coordinator and each daphne)",
+        ),
     ):
         if not _needed:
             raise ImproperlyConfigured(f"DJANGO_ENV=production needs {_why}")

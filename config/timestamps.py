@@ -7,24 +7,29 @@ Formatted by hand: a 10,000-instance snapshot formats 20,000 of these, at
 half the cost of strftime or isoformat.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def iso(moment):
     if moment is None:
         return None
     if moment.utcoffset():
-        moment = moment.astimezone(timezone.utc)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
-        moment.year, moment.month, moment.day,
-        moment.hour, moment.minute, moment.second, moment.microsecond // 1000,
+        moment = moment.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031  (the hot path: faster than format())
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond // 1000,
     )
 
 
 def now_iso():
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 def iso_of_epoch(seconds):
     """A `time.time()` value (a log record's `created`) as `iso`."""
-    return iso(datetime.fromtimestamp(seconds, tz=timezone.utc))
+    return iso(datetime.fromtimestamp(seconds, tz=UTC))

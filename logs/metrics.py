@@ -8,6 +8,4 @@ ENTRIES = Counter(
     "Browser log entries received: accepted (stored) or dropped (below WARNING)",
     ["outcome"],
 )
-THROTTLED = Counter(
-    "logs_frontend_throttled_requests", "POST /api/logs/ requests refused with 429"
-)
+THROTTLED = Counter("logs_frontend_throttled_requests", "POST /api/logs/ requests refused with 429")

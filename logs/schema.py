@@ -24,7 +24,7 @@ frontend_log_schema = extend_schema(
     operation_id="frontend_logs_create",
     summary="Store browser log entries",
     description=(
-        "One entry, or `{\"entries\": [...]}` with at most "
+        'One entry, or `{"entries": [...]}` with at most '
         f"{MAX_ENTRIES}. DEBUG and INFO are counted as dropped and never "
         "stored; WARN and above are stored and written to the frontend "
         "error log. A request is taken whole or not at all. Anonymous "
@@ -46,19 +46,25 @@ frontend_log_schema = extend_schema(
             description="Not JSON, or an entry that breaks a rule: an error per field, "
             'e.g. `{"entries": {"3": {"level": ["..."]}}}`. Nothing was stored.',
         ),
-        401: OpenApiResponse(ERROR_DETAIL,
-                             description="An `Authorization: Token` that is not valid."),
-        413: OpenApiResponse(ERROR_DETAIL,
-                             description=f"The body is over {MAX_BODY_BYTES} bytes."),
-        415: OpenApiResponse(ERROR_DETAIL,
-                             description="Sent as anything but `application/json`."),
-        429: OpenApiResponse(ERROR_DETAIL,
-                             description="Too many requests from this address (anonymous) "
-                             "or this user; `Retry-After` says when to try again."),
+        401: OpenApiResponse(
+            ERROR_DETAIL, description="An `Authorization: Token` that is not valid."
+        ),
+        413: OpenApiResponse(ERROR_DETAIL, description=f"The body is over {MAX_BODY_BYTES} bytes."),
+        415: OpenApiResponse(ERROR_DETAIL, description="Sent as anything but `application/json`."),
+        429: OpenApiResponse(
+            ERROR_DETAIL,
+            description="Too many requests from this address (anonymous) "
+            "or this user; `Retry-After` says when to try again.",
+        ),
     },
     parameters=[
-        OpenApiParameter("Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER,
-                         response=[429], description="Seconds to wait."),
+        OpenApiParameter(
+            "Retry-After",
+            OpenApiTypes.INT,
+            OpenApiParameter.HEADER,
+            response=[429],
+            description="Seconds to wait.",
+        ),
     ],
     tags=["logs"],
 )

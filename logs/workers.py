@@ -41,7 +41,7 @@ def _on_fresh_connections(func, *args):
 async def serve(func, request):
     """`func(request)`, on a worker for an ASGI request."""
     if isinstance(request, ASGIRequest):
-        return await sync_to_async(_on_fresh_connections, thread_sensitive=False, executor=_workers())(
-            func, request
-        )
+        return await sync_to_async(
+            _on_fresh_connections, thread_sensitive=False, executor=_workers()
+        )(func, request)
     return await sync_to_async(func)(request)

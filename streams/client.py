@@ -79,14 +79,24 @@ class StreamClient:
         while not self.stop.is_set():
             if attempt:
                 delay = reconnect_delay(attempt, code)
-                self.on_status({"status": "reconnecting", "attempt": attempt, "code": code,
-                                "reason": reason, "delay": round(delay, 3)})
+                self.on_status(
+                    {
+                        "status": "reconnecting",
+                        "attempt": attempt,
+                        "code": code,
+                        "reason": reason,
+                        "delay": round(delay, 3),
+                    }
+                )
                 if await self._sleep(delay):
                     return
             opened = time.monotonic()
             try:
-                async with connect(self.url, open_timeout=10, additional_headers={
-                        "Authorization": f"Token {self.token}"}) as socket:
+                async with connect(
+                    self.url,
+                    open_timeout=10,
+                    additional_headers={"Authorization": f"Token {self.token}"},
+                ) as socket:
                     await Connection(self, socket).follow()
                     return
             except websockets.ConnectionClosed as exc:
@@ -104,7 +114,8 @@ class StreamClient:
                 status = exc.response.status_code
                 if status < 500 or not self.welcomed:
                     raise StreamEnded(
-                        f"{self.url} refused the WebSocket handshake: HTTP {status}") from None
+                        f"{self.url} refused the WebSocket handshake: HTTP {status}"
+                    ) from None
                 code, reason = None, f"HTTP {status}"
             except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
                 if not self.welcomed:
@@ -139,7 +150,8 @@ class Connection:
         streams = welcome["data"].get("streams", [])
         if client.stream not in streams:
             raise StreamEnded(
-                f"unknown stream {client.stream!r}; valid streams: {', '.join(streams)}")
+                f"unknown stream {client.stream!r}; valid streams: {', '.join(streams)}"
+            )
         self.heartbeat = welcome["data"].get("heartbeat_interval", DEFAULT_HEARTBEAT)
         if client.welcomed:
             client.on_status({"status": "reconnected", "url": client.url})
@@ -158,8 +170,9 @@ class Connection:
         now = time.monotonic()
         if now - self.heard >= 2 * self.heartbeat:
             await self.socket.close(proto.CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
-            raise Dropped(proto.CLOSE_HEARTBEAT_TIMEOUT,
-                          f"nothing heard for {2 * self.heartbeat} s")
+            raise Dropped(
+                proto.CLOSE_HEARTBEAT_TIMEOUT, f"nothing heard for {2 * self.heartbeat} s"
+            )
         if now - self.pinged >= self.heartbeat:
             await self.socket.send(json.dumps({"action": "ping"}))
             self.pinged = now
@@ -203,8 +216,14 @@ class Connection:
         if self.syncing or (last and here[0] == last[0] and here[1] <= last[1]):
             return False  # before the snapshot, or already passed on
         if last is not None and (here[0] != last[0] or here[1] != last[1] + 1):
-            self.client.on_status({"status": "resubscribing", "reason": "gap" if here[0] == last[0]
-                                   else "new epoch", "last": list(last), "got": list(here)})
+            self.client.on_status(
+                {
+                    "status": "resubscribing",
+                    "reason": "gap" if here[0] == last[0] else "new epoch",
+                    "last": list(last),
+                    "got": list(here),
+                }
+            )
             await self._subscribe()
             return False
         self.client.position = here
@@ -216,8 +235,13 @@ class Connection:
         if code == "unavailable":
             self.subscribes += 1
             delay = reconnect_delay(self.subscribes)
-            self.client.on_status({"status": "unavailable", "retry_in": round(delay, 3),
-                                   "message": data.get("message")})
+            self.client.on_status(
+                {
+                    "status": "unavailable",
+                    "retry_in": round(delay, 3),
+                    "message": data.get("message"),
+                }
+            )
             self.retry_at = time.monotonic() + delay
         elif code == "unauthenticated":
             raise SignedOut(_signed_out(self.client.url))
@@ -226,8 +250,12 @@ class Connection:
 
     async def _subscribe(self):
         client = self.client
-        frame = {"action": "subscribe", "stream": client.stream, "params": client.params,
-                 "request_id": "tail"}
+        frame = {
+            "action": "subscribe",
+            "stream": client.stream,
+            "params": client.params,
+            "request_id": "tail",
+        }
         if client.position is not None:
             frame["since"] = {"epoch": client.position[0], "seq": client.position[1]}
         self.syncing, self.retry_at = True, None
@@ -235,5 +263,7 @@ class Connection:
 
 
 def _signed_out(url):
-    return (f"signed out: {url} does not accept this token (unknown, deleted, or its "
-            "user inactive); make a new one with `manage.py drf_create_token USER`")
+    return (
+        f"signed out: {url} does not accept this token (unknown, deleted, or its "
+        "user inactive); make a new one with `manage.py drf_create_token USER`"
+    )

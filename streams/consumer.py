@@ -53,14 +53,15 @@ class StreamConsumer(AsyncConsumer):
         await self.base_send({"type": "websocket.accept"})
         self.hub = await get_hub()
         self.transport = Transport(
-            self.base_send, self.scope.get("server_send", self.base_send),
-            settings.STREAMS_MAX_BACKLOG_BYTES, self.hub.stats,
+            self.base_send,
+            self.scope.get("server_send", self.base_send),
+            settings.STREAMS_MAX_BACKLOG_BYTES,
+            self.hub.stats,
         )
         self.credentials = access.credentials_of(self.scope)
         if self.credentials is None:
             await self.refuse_credentials(
-                "authenticate with the session cookie or an "
-                "'Authorization: Token <key>' header"
+                "authenticate with the session cookie or an 'Authorization: Token <key>' header"
             )
             return
         self.user = self.scope["user"]
@@ -75,16 +76,22 @@ class StreamConsumer(AsyncConsumer):
             self.control_groups.append(groups.login_group(self.credentials.key))
         for group in self.control_groups:
             await self.hub.join(group, self)
-        await self.send_json(proto.message("welcome", proto.SYSTEM, {
-            "protocol": proto.PROTOCOL_VERSION,
-            "heartbeat_interval": settings.STREAMS_HEARTBEAT_INTERVAL,
-            "streams": registry.names(),
-            "limits": {
-                "max_subscriptions": settings.STREAMS_MAX_SUBSCRIPTIONS,
-                "max_frame_bytes": settings.STREAMS_MAX_FRAME_BYTES,
-                "frames_per_second": settings.STREAMS_RATE_PER_SECOND,
-            },
-        }))
+        await self.send_json(
+            proto.message(
+                "welcome",
+                proto.SYSTEM,
+                {
+                    "protocol": proto.PROTOCOL_VERSION,
+                    "heartbeat_interval": settings.STREAMS_HEARTBEAT_INTERVAL,
+                    "streams": registry.names(),
+                    "limits": {
+                        "max_subscriptions": settings.STREAMS_MAX_SUBSCRIPTIONS,
+                        "max_frame_bytes": settings.STREAMS_MAX_FRAME_BYTES,
+                        "frames_per_second": settings.STREAMS_RATE_PER_SECOND,
+                    },
+                },
+            )
+        )
 
     async def websocket_disconnect(self, message):
         if self.transport is not None:
@@ -187,9 +194,11 @@ class StreamConsumer(AsyncConsumer):
         close with 4429 if the client keeps going."""
         self.refused += 1
         if self.refused == 1:
-            await self.send_json(proto.error(
-                errors.RateLimited.code,
-                f"more than {settings.STREAMS_RATE_PER_SECOND} frames/s; frames are being dropped",
-            ))
+            await self.send_json(
+                proto.error(
+                    errors.RateLimited.code,
+                    f"more than {settings.STREAMS_RATE_PER_SECOND} frames/s; frames are being dropped",
+                )
+            )
         elif self.refused > settings.STREAMS_RATE_BURST:
             await self.transport.close(proto.CLOSE_RATE_LIMITED)

@@ -68,6 +68,12 @@ def is_transient(exc):
 
     return isinstance(
         exc,
-        (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError,
-         ConnectionError, TimeoutError),
+        (
+            OperationalError,
+            InterfaceError,
+            RedisConnectionError,
+            RedisTimeoutError,
+            ConnectionError,
+            TimeoutError,
+        ),
     )

@@ -9,7 +9,6 @@ named when they were readable.
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 from streams import errors
 
@@ -25,7 +24,7 @@ class Frame:
     stream: object = None
     params: object = None
     # (epoch, seq) of the last event the client applied, when it resumes.
-    since: Optional[tuple] = None
+    since: tuple | None = None
 
 
 def parse(message, max_bytes):
@@ -41,7 +40,8 @@ def parse(message, max_bytes):
     if action not in ACTIONS:
         raise errors.UnknownAction(
             f"unknown action {action!r}; valid actions: {', '.join(ACTIONS)}",
-            stream=stream, request_id=request_id,
+            stream=stream,
+            request_id=request_id,
         )
     since = _since(body.get("since"), stream, request_id) if action == "subscribe" else None
     return Frame(action, request_id, body.get("stream"), body.get("params"), since)
@@ -54,12 +54,16 @@ def _since(value, stream, request_id):
     seq = value.get("seq") if isinstance(value, dict) else None
     epoch = value.get("epoch") if isinstance(value, dict) else None
     if (
-        isinstance(seq, bool) or not isinstance(seq, int) or seq < 0
-        or not isinstance(epoch, str) or not 0 < len(epoch) <= 64
+        isinstance(seq, bool)
+        or not isinstance(seq, int)
+        or seq < 0
+        or not isinstance(epoch, str)
+        or not 0 < len(epoch) <= 64
     ):
         raise errors.InvalidParams(
             'since must be {"seq": <integer >= 0>, "epoch": "<string>"}',
-            stream=stream, request_id=request_id,
+            stream=stream,
+            request_id=request_id,
         )
     return epoch, seq
 

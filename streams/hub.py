@@ -54,6 +54,7 @@ class Hub:
         self._lock = asyncio.Lock()
         self._tasks = []
         self._undiscarded = set()
+        self._spawned = set()
         self.starting = None
 
     @property
@@ -66,8 +67,9 @@ class Hub:
         self._tasks = [
             asyncio.ensure_future(self._read()),
             self._every(max(interval / 2, 0.05), lambda: self.sweep_once(interval)),
-            self._every(settings.STREAMS_AUTH_RECHECK_SECONDS,
-                        lambda: access.recheck(list(self.consumers))),
+            self._every(
+                settings.STREAMS_AUTH_RECHECK_SECONDS, lambda: access.recheck(list(self.consumers))
+            ),
             self._every(settings.STREAMS_LAYER_PROBE_SECONDS, self.probe_once),
         ]
 
@@ -80,9 +82,17 @@ class Hub:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=timeout)
 
+    def _spawn(self, coroutine):
+        """Runs `coroutine` on its own, keeping the task referenced until it
+        ends (the loop holds tasks only weakly)."""
+        task = asyncio.ensure_future(coroutine)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
     def _every(self, seconds, job):
         """Runs `job` (sync, or returning an awaitable) every `seconds`; a
         failure is logged and the timer goes on."""
+
         async def run():
             while True:
                 await asyncio.sleep(seconds)
@@ -92,6 +102,7 @@ class Hub:
                         await result
                 except Exception:
                     logger.exception("hub: a periodic job failed; it runs again in %s s", seconds)
+
         return asyncio.ensure_future(run())
 
     # Membership ---------------------------------------------------------
@@ -205,8 +216,9 @@ class Hub:
         if missed:
             metrics.count(self.stats, "gaps", missed)
             logger.warning(
-                "hub: %d event(s) of %s lost before reaching this process; "
-                "subscribers will resync", missed, group,
+                "hub: %d event(s) of %s lost before reaching this process; subscribers will resync",
+                missed,
+                group,
             )
         for message in released:
             await self._fan_out(message)
@@ -224,7 +236,7 @@ class Hub:
         for consumer in list(self.consumers):
             if consumer.last_seen < deadline:
                 metrics.count(self.stats, "heartbeat_timeouts")
-                asyncio.ensure_future(consumer.close_quiet_client())
+                self._spawn(consumer.close_quiet_client())
 
     async def probe_once(self, timeout=None):
         """One check of the layer (streams.probe); groups a failed discard

@@ -10,7 +10,7 @@ each registered stream declares the models of its own events and snapshot
 as well as its envelope.
 """
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -39,8 +39,16 @@ class WelcomeData(Strict):
 
 class ErrorData(Strict):
     code: Literal[
-        "bad_json", "unknown_action", "unknown_stream", "invalid_params", "forbidden",
-        "too_large", "rate_limited", "limit_exceeded", "unavailable", "internal_error",
+        "bad_json",
+        "unknown_action",
+        "unknown_stream",
+        "invalid_params",
+        "forbidden",
+        "too_large",
+        "rate_limited",
+        "limit_exceeded",
+        "unavailable",
+        "internal_error",
         "unauthenticated",
     ]
     message: str
@@ -49,12 +57,12 @@ class ErrorData(Strict):
 class SubscribedData(Strict):
     # Present when the subscribe carried `since`: whether the missed events
     # follow (true) or a full_update does (false).
-    recovered: Optional[bool] = None
+    recovered: bool | None = None
 
 
 class UnsubscribedData(Strict):
     # Present when the server ended the subscription itself.
-    reason: Optional[Literal["forbidden"]] = None
+    reason: Literal["forbidden"] | None = None
 
 
 class Empty(Strict):
@@ -81,29 +89,29 @@ class Pong(Envelope):
     type: Literal["pong"]
     stream: Literal["system"]
     data: Empty
-    request_id: Union[str, int, None] = None
+    request_id: str | int | None = None
 
 
 class Error(Envelope):
     type: Literal["error"]
     data: ErrorData
-    request_id: Union[str, int, None] = None
+    request_id: str | int | None = None
 
 
 class Subscribed(Envelope):
     type: Literal["subscribed"]
     data: SubscribedData
     params: dict
-    request_id: Union[str, int, None] = None
-    session_id: Optional[str] = None
+    request_id: str | int | None = None
+    session_id: str | None = None
 
 
 class Unsubscribed(Envelope):
     type: Literal["unsubscribed"]
     data: UnsubscribedData
     params: dict
-    request_id: Union[str, int, None] = None
-    session_id: Optional[str] = None
+    request_id: str | int | None = None
+    session_id: str | None = None
 
 
 class Positioned(Envelope):
@@ -111,12 +119,12 @@ class Positioned(Envelope):
 
     seq: int = Field(ge=0)
     epoch: str = Field(min_length=1)
-    session_id: Optional[str] = None
+    session_id: str | None = None
 
 
 class FullUpdate(Positioned):
     type: Literal["full_update"]
-    request_id: Union[str, int, None] = None
+    request_id: str | int | None = None
 
 
 class Event(Positioned):
@@ -124,8 +132,11 @@ class Event(Positioned):
 
 
 SYSTEM_MESSAGES = {
-    "welcome": Welcome, "pong": Pong, "error": Error,
-    "subscribed": Subscribed, "unsubscribed": Unsubscribed,
+    "welcome": Welcome,
+    "pong": Pong,
+    "error": Error,
+    "subscribed": Subscribed,
+    "unsubscribed": Unsubscribed,
 }
 _adapters = {}
 
@@ -170,20 +181,20 @@ class Subscribe(Strict):
     action: Literal["subscribe"]
     stream: str
     params: dict = {}
-    request_id: Union[str, int, None] = None
-    since: Optional[Since] = None
+    request_id: str | int | None = None
+    since: Since | None = None
 
 
 class Unsubscribe(Strict):
     action: Literal["unsubscribe"]
     stream: str
     params: dict = {}
-    request_id: Union[str, int, None] = None
+    request_id: str | int | None = None
 
 
 class Ping(Strict):
     action: Literal["ping"]
-    request_id: Union[str, int, None] = None
+    request_id: str | int | None = None
 
 
 CLIENT_FRAMES = {"subscribe": Subscribe, "unsubscribe": Unsubscribe, "ping": Ping}

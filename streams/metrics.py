@@ -14,18 +14,28 @@ created): each process then writes its values there and any process's
 import atexit
 import os
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # Gauges of a process that ended are left out of the sum ("live").
 CONNECTIONS = Gauge(
-    "streams_connections", "Open authenticated WebSocket connections",
+    "streams_connections",
+    "Open authenticated WebSocket connections",
     multiprocess_mode="livesum",
 )
 SUBSCRIPTIONS = Gauge(
-    "streams_subscriptions", "Subscriptions held, by stream", ["stream"],
+    "streams_subscriptions",
+    "Subscriptions held, by stream",
+    ["stream"],
     multiprocess_mode="livesum",
 )
 BYTES_SENT = Counter(

@@ -38,7 +38,5 @@ def symbol(raw):
     if value is None:
         return None
     if not isinstance(value, str) or not _SYMBOL_RE.match(value.upper()):
-        raise InvalidParams(
-            "params.symbol must be a symbol like BTCUSDT (letters, digits, . _ -)"
-        )
+        raise InvalidParams("params.symbol must be a symbol like BTCUSDT (letters, digits, . _ -)")
     return value.upper()

@@ -39,7 +39,7 @@ class LayerProbe:
     async def tick(self, timeout):
         try:
             answer = await asyncio.wait_for(self.look(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
         except Exception as exc:
             await self._troubled(f"Redis does not answer ({type(exc).__name__}: {exc})")
@@ -84,7 +84,9 @@ class LayerProbe:
         metrics.count(self.hub.stats, "layer_outages")
         logger.error(
             "hub: events may have been lost on the channel layer (%s); closing %d "
-            "socket(s) with 1012 so their clients resync", why, len(self.hub.consumers),
+            "socket(s) with 1012 so their clients resync",
+            why,
+            len(self.hub.consumers),
         )
         for consumer in list(self.hub.consumers):
             await consumer.close_for_resync()

@@ -19,6 +19,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
 
+
 def message(type_, stream, data=None, **extra):
     """Build one server message; `extra` carries request_id, seq, epoch, ..."""
     body = {
@@ -42,6 +43,4 @@ def encode_with_data(body, data_text):
 
 
 def error(code, text, *, stream=None, request_id=None):
-    return message(
-        "error", stream, {"code": code, "message": text}, request_id=request_id
-    )
+    return message("error", stream, {"code": code, "message": text}, request_id=request_id)

@@ -25,8 +25,8 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 
-from streams import hub as hubs
 from streams import groups, layer, metrics, registry, relay, sequence
+from streams import hub as hubs
 from streams.errors import is_transient
 from streams.protocol import encode, message
 
@@ -140,7 +140,7 @@ class Publisher:
         asyncio.set_event_loop(loop)
         self._queue = asyncio.Queue()
         self._loop = loop
-        loop.create_task(self._work())
+        self._worker = loop.create_task(self._work())
         ready.set()
         loop.run_forever()
 
@@ -237,9 +237,12 @@ class Publisher:
         the groups of the scopes it goes to)."""
         stream = registry.get(event.stream)
         # seq and epoch are appended per scope by the counter (sequence.seal).
-        head = encode(message(event.type, stream.name, event.data,
-                              session_id=stream.session_of(event.keys)))[:-1]
-        return head, [groups.stream_group(stream.name, scope) for scope in stream.routes(event.keys)]
+        head = encode(
+            message(event.type, stream.name, event.data, session_id=stream.session_of(event.keys))
+        )[:-1]
+        return head, [
+            groups.stream_group(stream.name, scope) for scope in stream.routes(event.keys)
+        ]
 
     async def _send_batch(self, routed):
         """`routed`: [(group, head)] in publishing order."""
@@ -256,14 +259,14 @@ class Publisher:
             return
         self._broken.difference_update(group for group, _ in routed)
         frames = {}
-        for (group, _), (epoch, seq, frame) in zip(routed, numbered):
+        for (group, _), (epoch, seq, frame) in zip(routed, numbered, strict=False):
             frames.setdefault(group, []).append(
                 {"type": hubs.FRAME, "group": group, "frame": frame, "seq": seq, "epoch": epoch}
             )
         for group, share in frames.items():
             payload = {"type": hubs.FRAMES, "group": group, "frames": share}
             try:
-                await self._persist(lambda: layer.group_send(group, payload))
+                await self._persist(partial(layer.group_send, group, payload))
             except Exception:
                 self._lost({group})
 
@@ -289,8 +292,9 @@ class Publisher:
             except Exception as exc:
                 if not is_transient(exc) or self._loop.time() + backoff > deadline:
                     raise
-                logger.warning("publisher: %s: %s; retrying in %.1f s",
-                               type(exc).__name__, exc, backoff)
+                logger.warning(
+                    "publisher: %s: %s; retrying in %.1f s", type(exc).__name__, exc, backoff
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
 

@@ -43,7 +43,11 @@ def async_client(url, *, max_connections=64, socket_timeout=5, **extra):
     rather than raising past `max_connections` (redis-py's default), which
     a burst of 1,000 subscribes would otherwise hit."""
     pool = redis.asyncio.BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=20,
-        socket_timeout=socket_timeout, **connection_options(), **extra,
+        url,
+        max_connections=max_connections,
+        timeout=20,
+        socket_timeout=socket_timeout,
+        **connection_options(),
+        **extra,
     )
     return redis.asyncio.Redis(connection_pool=pool)

@@ -5,8 +5,8 @@ stream up by name and asks it to parse params, authorize, name its group and
 take its snapshot. `streams` itself knows no stream by name.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Union
 
 from streams.errors import UnknownStream
 
@@ -42,11 +42,11 @@ class Stream:
     scope: Callable[[dict], str]
     routes: Callable[[dict], list]
     authorize: Callable
-    snapshot: Optional[Callable] = None
-    authorize_many: Optional[Callable] = None
+    snapshot: Callable | None = None
+    authorize_many: Callable | None = None
     events: dict = field(default_factory=dict)
-    snapshot_model: Optional[type] = None
-    conflate: Union[float, Callable[[], float]] = 0.0
+    snapshot_model: type | None = None
+    conflate: float | Callable[[], float] = 0.0
     session_scoped: bool = False
 
     def conflate_seconds(self):

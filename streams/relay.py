@@ -55,8 +55,11 @@ def sign(body):
 def seal(event, timestamp=None):
     """`event` (a dict) -> (body, signature) for one post."""
     body = json.dumps(
-        {"event": event, "timestamp": time.time() if timestamp is None else timestamp,
-         "nonce": secrets.token_hex(16)},
+        {
+            "event": event,
+            "timestamp": time.time() if timestamp is None else timestamp,
+            "nonce": secrets.token_hex(16),
+        },
         default=str,
     ).encode()
     return body, sign(body)
@@ -145,19 +148,29 @@ def forward(url, event):
     kept for `take_failures`, not raised: the publisher goes on with the
     next event."""
     body, signature = seal(
-        {"stream": event.stream, "type": event.type, "data": event.data,
-         "keys": event.keys, "conflate_key": event.conflate_key}
+        {
+            "stream": event.stream,
+            "type": event.type,
+            "data": event.data,
+            "keys": event.keys,
+            "conflate_key": event.conflate_key,
+        }
     )
     request = urllib.request.Request(
-        url + PATH, data=body, method="POST",
+        url + PATH,
+        data=body,
+        method="POST",
         headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as reply:
             reply.read()
     except urllib.error.HTTPError as exc:
-        _fail(url, f"refused it with HTTP {exc.code}" + (
-            " (does it run with another SECRET_KEY?)" if exc.code == 403 else ""))
+        _fail(
+            url,
+            f"refused it with HTTP {exc.code}"
+            + (" (does it run with another SECRET_KEY?)" if exc.code == 403 else ""),
+        )
     except OSError as exc:
         _fail(url, f"could not be reached: {getattr(exc, 'reason', exc)}")
 

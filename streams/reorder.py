@@ -25,7 +25,7 @@ class ReorderBuffer:
         if last is None or last[0] != epoch:
             released, _ = self.give_up(group)
             self._last[group] = (epoch, seq)
-            return released + [message]
+            return [*released, message]
         if seq <= last[1]:
             return [message]  # late: clients have resynced past it
         held = self._held.setdefault(group, {})

@@ -1,6 +1,5 @@
-from django.urls import re_path
-
 from channels.routing import URLRouter
+from django.urls import re_path
 
 from streams.auth import auth_stack
 from streams.consumer import StreamConsumer

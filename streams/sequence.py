@@ -31,8 +31,6 @@ import time
 import uuid
 from collections import deque
 
-from django.conf import settings
-
 from streams.redis_clients import async_client
 from streams.stores import PerSettings
 
@@ -62,7 +60,9 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 """
 # ARGV[4]: the frame's head (see seal); history members are "<ms>|<frame>".
-_NEXT = _PROLOGUE + f"""
+_NEXT = (
+    _PROLOGUE
+    + f"""
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -80,12 +80,18 @@ end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return {{epoch, seq}}
 """
-_CURRENT = _PROLOGUE + """
+)
+_CURRENT = (
+    _PROLOGUE
+    + """
 return {epoch, tonumber(redis.call('HGET', KEYS[1], 'seq'))}
 """
+)
 # ARGV[4], ARGV[5]: the epoch and seq the client has. Returns {epoch, seq}
 # and, when the history holds every event after the client's, their frames.
-_SINCE = _PROLOGUE + """
+_SINCE = (
+    _PROLOGUE
+    + """
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
 local since = tonumber(ARGV[5])
 if epoch ~= ARGV[4] or since > seq then
@@ -101,6 +107,7 @@ for i, member in ipairs(members) do
 end
 return {epoch, seq, 1, frames}
 """
+)
 
 
 def _new_epoch():
@@ -169,9 +176,7 @@ class RedisSequences:
         if scripts is None:
             client = async_client(self.url, decode_responses=True)
             scripts = [client.register_script(s) for s in (_NEXT, _CURRENT, _SINCE)]
-            self._clients = {
-                lp: s for lp, s in self._clients.items() if not lp.is_closed()
-            }
+            self._clients = {lp: s for lp, s in self._clients.items() if not lp.is_closed()}
             self._clients[loop] = scripts
         return scripts
 
@@ -196,7 +201,7 @@ class RedisSequences:
         replies = await pipe.execute()
         return [
             (epoch, int(seq), seal(head, epoch, seq))
-            for (epoch, seq), (_, head, _) in zip(replies, requests)
+            for (epoch, seq), (_, head, _) in zip(replies, requests, strict=False)
         ]
 
     async def current(self, group):

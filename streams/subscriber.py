@@ -67,10 +67,16 @@ class Subscriber:
         try:
             if frame.since is not None and await self._resume(sub, frame):
                 return
-            await self.member.send_json(proto.message(
-                "subscribed", stream.name, {} if frame.since is None else {"recovered": False},
-                params=raw, request_id=frame.request_id, session_id=sub.session_id,
-            ))
+            await self.member.send_json(
+                proto.message(
+                    "subscribed",
+                    stream.name,
+                    {} if frame.since is None else {"recovered": False},
+                    params=raw,
+                    request_id=frame.request_id,
+                    session_id=sub.session_id,
+                )
+            )
             if stream.snapshot is not None:
                 await self._send_snapshot(sub, frame.request_id)
         finally:
@@ -85,10 +91,16 @@ class Subscriber:
         metrics.RESYNCS.labels("snapshot" if missed is None else "recovered").inc()
         if missed is None:
             return False
-        await self.member.send_json(proto.message(
-            "subscribed", sub.stream.name, {"recovered": True}, params=sub.params,
-            request_id=frame.request_id, session_id=sub.session_id,
-        ))
+        await self.member.send_json(
+            proto.message(
+                "subscribed",
+                sub.stream.name,
+                {"recovered": True},
+                params=sub.params,
+                request_id=frame.request_id,
+                session_id=sub.session_id,
+            )
+        )
         for text in missed:
             await self.transport.send(text)
         await self._send_held(sub, epoch, seq)
@@ -100,8 +112,14 @@ class Subscriber:
         client never sees an event older than its snapshot after it."""
         epoch, seq = await sequence.store().current(sub.group)
         data = await self.hub.snapshots.data(sub.stream, sub.normalized, sub.group, epoch, seq)
-        envelope = proto.message("full_update", sub.stream.name, request_id=request_id,
-                                 session_id=sub.session_id, seq=seq, epoch=epoch)
+        envelope = proto.message(
+            "full_update",
+            sub.stream.name,
+            request_id=request_id,
+            session_id=sub.session_id,
+            seq=seq,
+            epoch=epoch,
+        )
         await self.transport.send(proto.encode_with_data(envelope, data))
         await self._send_held(sub, epoch, seq)
 
@@ -120,10 +138,16 @@ class Subscriber:
         sub = self.subs.remove(key)
         if sub is not None:
             await self.hub.leave(sub.group, self.member)
-        await self.member.send_json(proto.message(
-            "unsubscribed", stream.name, {}, params=raw, request_id=frame.request_id,
-            session_id=stream.session_of(normalized),
-        ))
+        await self.member.send_json(
+            proto.message(
+                "unsubscribed",
+                stream.name,
+                {},
+                params=raw,
+                request_id=frame.request_id,
+                session_id=stream.session_of(normalized),
+            )
+        )
 
     async def end(self, key, reason):
         """Ends a subscription the server takes away, telling the client."""
@@ -131,7 +155,12 @@ class Subscriber:
         if sub is None:
             return
         await self.hub.leave(sub.group, self.member)
-        await self.member.send_json(proto.message(
-            "unsubscribed", sub.stream.name, {"reason": reason},
-            params=sub.params, session_id=sub.session_id,
-        ))
+        await self.member.send_json(
+            proto.message(
+                "unsubscribed",
+                sub.stream.name,
+                {"reason": reason},
+                params=sub.params,
+                session_id=sub.session_id,
+            )
+        )

@@ -8,7 +8,6 @@ the server hold any number of them (`market_data` with symbols Z1, Z2, ...).
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
 
 from streams import errors, groups, metrics, registry
 
@@ -25,7 +24,7 @@ class Subscription:
     buffer: list = field(default_factory=list)
     # (epoch, seq) the client already has from a snapshot or a replay: live
     # events up to it are not sent again.
-    floor: Optional[tuple] = None
+    floor: tuple | None = None
 
     def covers(self, message):
         """Whether the client already has this event; the floor is dropped

@@ -18,8 +18,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from streams import asyncapi, hub, relay
-from streams.db import in_pool
 from streams import metrics as stream_metrics
+from streams.db import in_pool
 from streams.errors import ProtocolError
 from streams.publish import publish
 
@@ -101,7 +101,9 @@ async def metrics(request):
     daphne directly; 403 for anyone else. Async: the sync views' one thread
     may be busy with a slow request, and a scrape must not wait for it."""
     if not _may_scrape(request):
-        return HttpResponseForbidden("metrics: send the bearer token, or scrape from an allowed network")
+        return HttpResponseForbidden(
+            "metrics: send the bearer token, or scrape from an allowed network"
+        )
     return HttpResponse(stream_metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -136,8 +138,13 @@ def relay_event(request):
         logger.warning("streams relay: refused a request: %s", exc)
         return JsonResponse({"error": "forbidden"}, status=403)
     try:
-        publish(event["stream"], event["type"], event["data"],
-                conflate_key=event.get("conflate_key"), **event.get("keys", {}))
+        publish(
+            event["stream"],
+            event["type"],
+            event["data"],
+            conflate_key=event.get("conflate_key"),
+            **event.get("keys", {}),
+        )
     except (KeyError, TypeError, ProtocolError) as exc:
         return JsonResponse({"error": f"bad event: {exc}"}, status=400)
     return JsonResponse({"accepted": 1}, status=202)

@@ -22,9 +22,7 @@ def stranger(db):
 @pytest.fixture
 def staff(db):
     """Staff: may see every session, and subscribe without a session_id."""
-    return get_user_model().objects.create_user(
-        "stella", password="pw-stella-123", is_staff=True
-    )
+    return get_user_model().objects.create_user("stella", password="pw-stella-123", is_staff=True)
 
 
 @pytest.fixture

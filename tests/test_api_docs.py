@@ -18,7 +18,8 @@ def test_the_schema_is_valid_openapi_3_and_describes_the_log_endpoint(client):
     assert {"202", "400", "413", "415", "429"} <= set(post["responses"])
     body = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert {"$ref": "#/components/schemas/Entry"} in (
-        schema["components"]["schemas"][body.rsplit("/", 1)[1]]["oneOf"])
+        schema["components"]["schemas"][body.rsplit("/", 1)[1]]["oneOf"]
+    )
 
 
 def test_the_docs_page_loads_redoc_from_this_server(client):

@@ -8,10 +8,19 @@ from django.test import override_settings
 from config.env import env_bool, env_int, env_list
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("1", True), ("true", True), ("YES", True), ("On", True),
-    ("0", False), ("False", False), ("no", False), ("", False),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("On", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("", False),
+    ],
+)
 def test_booleans_accept_the_usual_spellings(monkeypatch, value, expected):
     monkeypatch.setenv("FLAG", value)
     assert env_bool("FLAG") is expected

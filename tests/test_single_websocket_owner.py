@@ -20,7 +20,10 @@ def project_files():
     the test also catches a file someone is still writing."""
     listing = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return [name for name in listing.splitlines() if name.endswith(SUFFIXES)]
 

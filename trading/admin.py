@@ -4,8 +4,8 @@ against the transition table like any other."""
 
 from django.contrib import admin, messages
 
-from trading.instances import states
 from trading.exceptions import TradingError
+from trading.instances import states
 from trading.models import StateTransition, StrategyInstance, TradingSession
 
 
@@ -49,7 +49,9 @@ def _transition_action(target):
             except TradingError as exc:
                 modeladmin.message_user(request, f"#{instance.pk}: {exc}", messages.ERROR)
         if moved:
-            modeladmin.message_user(request, f"Moved {moved} instance(s) to {target}.", messages.SUCCESS)
+            modeladmin.message_user(
+                request, f"Moved {moved} instance(s) to {target}.", messages.SUCCESS
+            )
 
     action.__name__ = f"move_to_{target}"
     action.short_description = f"Move selected instances to “{target.replace('_', ' ')}”"
@@ -58,8 +60,16 @@ def _transition_action(target):
 
 @admin.register(StrategyInstance)
 class StrategyInstanceAdmin(admin.ModelAdmin):
-    list_display = ("id", "session", "strategy", "symbol", "state", "previous_state",
-                    "version", "updated_at")
+    list_display = (
+        "id",
+        "session",
+        "strategy",
+        "symbol",
+        "state",
+        "previous_state",
+        "version",
+        "updated_at",
+    )
     list_filter = ("state", "session", "strategy")
     search_fields = ("symbol", "strategy", "session__name")
     list_select_related = ("session",)
@@ -72,4 +82,4 @@ class StrategyInstanceAdmin(admin.ModelAdmin):
         # session of an existing instance is fixed.
         if obj is None:
             return self.readonly_fields
-        return self.readonly_fields + ("state", "session")
+        return (*self.readonly_fields, "state", "session")

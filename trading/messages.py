@@ -2,7 +2,7 @@
 it (streams.messages explains the models' role). Each stream's
 registration names its event models and its snapshot model from here."""
 
-from typing import Literal, Optional, Union
+from typing import Literal
 
 from pydantic import Field
 
@@ -10,7 +10,7 @@ from streams.messages import Strict
 from trading.instances import states
 
 State = Literal[states.STATES]
-Number = Union[int, float]
+Number = int | float
 
 
 class Instance(Strict):
@@ -21,7 +21,7 @@ class Instance(Strict):
     strategy: str
     symbol: str
     state: State
-    previous_state: Optional[State]
+    previous_state: State | None
     version: int = Field(ge=1)
     updated_at: str
     state_changed_at: str
@@ -40,8 +40,8 @@ class InstancesSnapshot(Strict):
 
 class Condition(Strict):
     name: str
-    value: Optional[Number]
-    threshold: Optional[Number]
+    value: Number | None
+    threshold: Number | None
     progress: float = Field(ge=0, le=1)
     met: bool
 

@@ -5,8 +5,8 @@ import copy
 from django.conf import settings
 from django.db import models, router, transaction
 
-from trading.instances import states
 from trading.exceptions import TransitionConflict
+from trading.instances import states
 from trading.instances.querysets import EDITABLE, StrategyInstanceQuerySet
 from trading.strategies import registry
 
@@ -83,7 +83,7 @@ class StrategyInstance(models.Model):
             name: copy.deepcopy(self.__dict__[name]) for name in EDITABLE if name in self.__dict__
         }
 
-    def save(self, *args, update_fields=None, reason="", **kwargs):
+    def save(self, *args, update_fields=None, reason="", **kwargs):  # noqa: DJ012
         """New rows are only ever inserted (an unsaved object given an
         existing id would otherwise make Django UPDATE that row, past the
         transition table, the version and the dashboard); an existing row is
@@ -98,9 +98,11 @@ class StrategyInstance(models.Model):
             self._remember_loaded()
             return
         loaded = getattr(self, "_loaded", {})
-        names = EDITABLE if update_fields is None else [
-            "session_id" if name == "session" else name for name in update_fields
-        ]
+        names = (
+            EDITABLE
+            if update_fields is None
+            else ["session_id" if name == "session" else name for name in update_fields]
+        )
         changes = {
             name: getattr(self, name)
             for name in names
@@ -150,7 +152,9 @@ class StrategyInstance(models.Model):
 class StateTransition(models.Model):
     """One recorded move of an instance, for the operator's history."""
 
-    instance = models.ForeignKey(StrategyInstance, on_delete=models.CASCADE, related_name="transitions")
+    instance = models.ForeignKey(
+        StrategyInstance, on_delete=models.CASCADE, related_name="transitions"
+    )
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20)
     version = models.PositiveBigIntegerField()
@@ -166,6 +170,10 @@ class StateTransition(models.Model):
     @classmethod
     def for_creation(cls, instance):
         return cls(
-            instance=instance, from_state="", to_state=instance.state,
-            version=instance.version, reason="created", created_at=instance.created_at,
+            instance=instance,
+            from_state="",
+            to_state=instance.state,
+            version=instance.version,
+            reason="created",
+            created_at=instance.created_at,
         )

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,24 +15,52 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='FrontendLogEntry',
+            name="FrontendLogEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.CharField(choices=[('WARNING', 'Warning'), ('ERROR', 'Error'), ('CRITICAL', 'Critical')], db_index=True, max_length=8)),
-                ('message', models.TextField()),
-                ('count', models.PositiveIntegerField(default=1)),
-                ('source', models.CharField(blank=True, max_length=100)),
-                ('url', models.CharField(blank=True, max_length=2048)),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('client_timestamp', models.DateTimeField(blank=True, null=True)),
-                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("WARNING", "Warning"),
+                            ("ERROR", "Error"),
+                            ("CRITICAL", "Critical"),
+                        ],
+                        db_index=True,
+                        max_length=8,
+                    ),
+                ),
+                ("message", models.TextField()),
+                ("count", models.PositiveIntegerField(default=1)),
+                ("source", models.CharField(blank=True, max_length=100)),
+                ("url", models.CharField(blank=True, max_length=2048)),
+                ("context", models.JSONField(blank=True, default=dict)),
+                ("client_timestamp", models.DateTimeField(blank=True, null=True)),
+                (
+                    "received_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'frontend log entry',
-                'verbose_name_plural': 'frontend log entries',
-                'ordering': ['-received_at', '-id'],
+                "verbose_name": "frontend log entry",
+                "verbose_name_plural": "frontend log entries",
+                "ordering": ["-received_at", "-id"],
             },
         ),
     ]

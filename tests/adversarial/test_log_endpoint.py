@@ -32,11 +32,21 @@ def unthrottled(settings):
     """Only the throttling tests meet a throttle, each with its own history."""
     fresh_throttling(settings)
 
+
 # Texts that made the old scrubbing patterns rescan a run from each of its
 # word starts, or that push a lookahead or a keyword alternation hardest;
 # the last one gives every pattern something to look at.
 WORST_TEXTS = [
-    "a-", "-", "=", "a", "eyJ-", "password-", "x-token", "token ", "eyJa.", "bearer =",
+    "a-",
+    "-",
+    "=",
+    "a",
+    "eyJ-",
+    "password-",
+    "x-token",
+    "token ",
+    "eyJa.",
+    "bearer =",
     "Authorization token bearer eyJ password secret api-key session-id a-",
 ]
 
@@ -53,7 +63,7 @@ def worst_batch():
     while True:
         text = WORST_TEXTS[len(entries) % len(WORST_TEXTS)]
         message = (text * MAX_MESSAGE_BYTES)[:MAX_MESSAGE_BYTES]
-        candidate = entries + [{"level": "error", "message": message}]
+        candidate = [*entries, {"level": "error", "message": message}]
         if len(json.dumps({"entries": candidate})) > MAX_BODY_BYTES:
             return {"entries": entries}
         entries = candidate
@@ -83,8 +93,15 @@ def test_a_max_size_batch_of_pathological_messages_is_scrubbed_fast():
     # No type at all (the test client's ""), what a page on another site
     # may send without a CORS preflight (a form, `fetch(..., {mode:
     # "no-cors"})`), and the wildcards DRF's own negotiation reads as JSON.
-    ["", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
-     "multipart/form-data; boundary=x", "application/*", "*/*"],
+    [
+        "",
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/*",
+        "*/*",
+    ],
 )
 def test_a_cross_site_post_without_json_content_type_stores_nothing(content_type):
     """Threat: cross-site writes. A body with no Content-Type was read as

@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from streams import publish
-from trading.instances import states
 from trading.exceptions import BulkWriteNotSupported, IllegalTransition, UnknownStrategy
+from trading.instances import states
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db
@@ -78,19 +78,35 @@ def test_start_instance_refuses_an_unknown_strategy(trading_session):
     """Threat: `manage.py start_instance 1 --strategy nosuch` was accepted
     (exit 0), leaving an instance no coordinator can run."""
     with pytest.raises(CommandError, match="unknown strategy 'nosuch'; known: pump"):
-        call_command("start_instance", trading_session.pk, "--strategy", "nosuch",
-                     "--symbol", "BTCUSDT")
+        call_command(
+            "start_instance", trading_session.pk, "--strategy", "nosuch", "--symbol", "BTCUSDT"
+        )
     assert not StrategyInstance.objects.exists()
 
 
-@pytest.mark.parametrize("write", [
-    pytest.param(lambda session: StrategyInstance.objects.create(
-        session=session, strategy="nosuch", symbol="BTCUSDT"), id="create"),
-    pytest.param(lambda session: StrategyInstance.objects.bulk_create([StrategyInstance(
-        session=session, strategy="nosuch", symbol="BTCUSDT")]), id="bulk_create"),
-    pytest.param(lambda session: StrategyInstance.objects.get_or_create(
-        session=session, strategy="nosuch", symbol="BTCUSDT"), id="get_or_create"),
-])
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(
+            lambda session: StrategyInstance.objects.create(
+                session=session, strategy="nosuch", symbol="BTCUSDT"
+            ),
+            id="create",
+        ),
+        pytest.param(
+            lambda session: StrategyInstance.objects.bulk_create(
+                [StrategyInstance(session=session, strategy="nosuch", symbol="BTCUSDT")]
+            ),
+            id="bulk_create",
+        ),
+        pytest.param(
+            lambda session: StrategyInstance.objects.get_or_create(
+                session=session, strategy="nosuch", symbol="BTCUSDT"
+            ),
+            id="get_or_create",
+        ),
+    ],
+)
 def test_a_shell_cannot_create_an_unknown_strategy(trading_session, write):
     """Threat: a shell (or any code) creating a row with an unregistered
     strategy name skips the form and the command."""
@@ -121,11 +137,19 @@ def test_full_clean_names_the_known_strategies(trading_session):
 
 def test_admin_add_form_shows_the_unknown_strategy_as_a_field_error(admin_client, trading_session):
     """Threat: the admin's add form saved any strategy name."""
-    reply = admin_client.post("/admin/trading/strategyinstance/add/", {
-        "session": trading_session.pk, "strategy": "nosuch", "symbol": "BTCUSDT",
-        "state": "idle", "conditions": "[]", "params": "{}",
-        "transitions-TOTAL_FORMS": "0", "transitions-INITIAL_FORMS": "0",
-    })
+    reply = admin_client.post(
+        "/admin/trading/strategyinstance/add/",
+        {
+            "session": trading_session.pk,
+            "strategy": "nosuch",
+            "symbol": "BTCUSDT",
+            "state": "idle",
+            "conditions": "[]",
+            "params": "{}",
+            "transitions-TOTAL_FORMS": "0",
+            "transitions-INITIAL_FORMS": "0",
+        },
+    )
     assert reply.status_code == 200
     assert "unknown strategy &#x27;nosuch&#x27;; known: pump" in reply.content.decode()
     assert not StrategyInstance.objects.exists()
@@ -134,17 +158,21 @@ def test_admin_add_form_shows_the_unknown_strategy_as_a_field_error(admin_client
 # Threat 2: upserts ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("conflicts", [
-    {"update_conflicts": True, "unique_fields": ["id"], "update_fields": ["state"]},
-    {"ignore_conflicts": True},
-])
+@pytest.mark.parametrize(
+    "conflicts",
+    [
+        {"update_conflicts": True, "unique_fields": ["id"], "update_fields": ["state"]},
+        {"ignore_conflicts": True},
+    ],
+)
 def test_bulk_create_upserts_are_refused(trading_session, conflicts):
     """Threat: `bulk_create(..., update_conflicts=True)` overwrote an existing
     row with any state (no transition check, no version bump, announced as
     new); `ignore_conflicts=True` announced rows that were never inserted."""
     instance = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="A")
-    clash = StrategyInstance(pk=instance.pk, session=trading_session, strategy="pump",
-                             symbol="A", state="in_position")
+    clash = StrategyInstance(
+        pk=instance.pk, session=trading_session, strategy="pump", symbol="A", state="in_position"
+    )
     with pytest.raises(BulkWriteNotSupported, match=r"queryset.update\(...\) or instance.save"):
         StrategyInstance.objects.bulk_create([clash], **conflicts)
     instance.refresh_from_db()
@@ -181,8 +209,9 @@ def _save_update_fields(instance, session):
     instance.save(update_fields=["session"])
 
 
-@pytest.mark.parametrize("write", [_filter_update_id, _filter_update_object, _save,
-                                   _save_update_fields])
+@pytest.mark.parametrize(
+    "write", [_filter_update_id, _filter_update_object, _save, _save_update_fields]
+)
 def test_moving_an_instance_between_sessions_is_announced_to_both(
     moved, trading_session, other_session, announce, write
 ):
@@ -193,7 +222,9 @@ def test_moving_an_instance_between_sessions_is_announced_to_both(
     instance, (old, new, every) = moved
     events = announce(lambda: write(instance, other_session))
     assert [(type_, int(session)) for type_, session, _ in events] == [
-        ("instance_removed", trading_session.pk), ("instance_added", other_session.pk)]
+        ("instance_removed", trading_session.pk),
+        ("instance_added", other_session.pk),
+    ]
     assert [data["version"] for _, _, data in events] == [3, 4]
     assert StrategyInstance.objects.get(pk=instance.pk).version == 4
     assert old.apply(events) == {}
@@ -205,8 +236,11 @@ def test_moving_and_stopping_at_once_only_removes(moved, other_session, announce
     """Threat: a move that also stops the instance must not add it to the
     new session's table."""
     instance, dashboards = moved
-    events = announce(lambda: StrategyInstance.objects.filter(pk=instance.pk).update(
-        session=other_session, state="stopped"))
+    events = announce(
+        lambda: StrategyInstance.objects.filter(pk=instance.pk).update(
+            session=other_session, state="stopped"
+        )
+    )
     assert [type_ for type_, _, _ in events] == ["instance_removed"]
     assert [dashboard.apply(events) for dashboard in dashboards] == [{}, {}, {}]
 
@@ -245,9 +279,15 @@ def test_an_unsaved_object_with_a_taken_id_cannot_overwrite_the_row(moved, tradi
     made Django UPDATE the existing row: no transition check, the version
     reset to 1, nothing announced."""
     instance, _ = moved
-    forged = StrategyInstance(pk=instance.pk, session=trading_session, strategy="pump",
-                              symbol="A", state="in_position", created_at=instance.created_at,
-                              state_changed_at=instance.created_at)
+    forged = StrategyInstance(
+        pk=instance.pk,
+        session=trading_session,
+        strategy="pump",
+        symbol="A",
+        state="in_position",
+        created_at=instance.created_at,
+        state_changed_at=instance.created_at,
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         forged.save()
     instance.refresh_from_db()
@@ -260,14 +300,22 @@ def test_deleting_a_stale_copy_removes_the_row_where_it_is_now(moved, other_sess
     the new session kept a ghost row. (And a removal repeating the row's
     version is dropped by a client that ignores versions not above the
     highest seen: a delete takes the next one.)"""
-    instance, (_, new, every) = moved
+    instance, (_, new, _every) = moved
     stale = StrategyInstance.objects.get(pk=instance.pk)
     _filter_update_id(instance, other_session)
-    new.apply([("instance_added", str(other_session.pk), {"id": str(instance.pk),
-                "session_id": str(other_session.pk), "version": 4})])
+    new.apply(
+        [
+            (
+                "instance_added",
+                str(other_session.pk),
+                {"id": str(instance.pk), "session_id": str(other_session.pk), "version": 4},
+            )
+        ]
+    )
     events = announce(stale.delete)
     assert [(type_, int(session), data["version"]) for type_, session, data in events] == [
-        ("instance_removed", other_session.pk, 5)]
+        ("instance_removed", other_session.pk, 5)
+    ]
     assert new.apply(events) == {} and not StrategyInstance.objects.exists()
 
 
@@ -277,8 +325,11 @@ def test_update_or_create_goes_through_the_write_path(moved, announce):
     instance, _ = moved
     with pytest.raises(IllegalTransition):
         StrategyInstance.objects.update_or_create(pk=instance.pk, defaults={"state": "exiting"})
-    events = announce(lambda: StrategyInstance.objects.update_or_create(
-        pk=instance.pk, defaults={"state": "signal_detected"}))
+    events = announce(
+        lambda: StrategyInstance.objects.update_or_create(
+            pk=instance.pk, defaults={"state": "signal_detected"}
+        )
+    )
     assert [(type_, data["version"]) for type_, _, data in events] == [("state_change", 3)]
 
 
@@ -299,8 +350,10 @@ def test_deleting_instances_in_bulk_removes_each_live_one(moved, trading_session
     the highest seen drops. (Per-row post_delete itself is safe: a model
     with delete receivers is never fast-deleted.)"""
     instance, _ = moved
-    StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="B",
-                                    state="stopped")
+    StrategyInstance.objects.create(
+        session=trading_session, strategy="pump", symbol="B", state="stopped"
+    )
     events = announce(lambda: StrategyInstance.objects.all().delete())
     assert [(type_, data["id"], data["version"]) for type_, _, data in events] == [
-        ("instance_removed", str(instance.pk), 3)]
+        ("instance_removed", str(instance.pk), 3)
+    ]

@@ -28,6 +28,7 @@ from tests.support import processes
 from tests.support.live import Daphne, Serve, free_port
 from trading.models import StrategyInstance
 
+
 def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -55,8 +56,11 @@ class Wiretap:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower().startswith(("x-streams", "content-type"))}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower().startswith(("x-streams", "content-type"))
+                }
                 tap.captured.append((self.path, headers, body))
                 status, answer = post(upstream + self.path, body, headers)
                 self.send_response(status)
@@ -94,9 +98,17 @@ async def subscribed_socket(server, token, session):
     """A dashboard client of `server`, subscribed to the session's
     state_machines and past its full_update."""
     ws = await websockets.connect(
-        server.ws_url, additional_headers={"Authorization": f"Token {token}"})
-    await ws.send(json.dumps({"action": "subscribe", "stream": "state_machines",
-                              "params": {"session_id": str(session.pk)}}))
+        server.ws_url, additional_headers={"Authorization": f"Token {token}"}
+    )
+    await ws.send(
+        json.dumps(
+            {
+                "action": "subscribe",
+                "stream": "state_machines",
+                "params": {"session_id": str(session.pk)},
+            }
+        )
+    )
     while json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] != "full_update":
         pass
     return ws
@@ -124,13 +136,18 @@ async def test_a_captured_relay_request_cannot_be_replayed(
         ws = await subscribed_socket(server, token, trading_session)
         async with ws:
             result = await asyncio.to_thread(
-                processes.manage, "transition", instance.pk, "monitoring", REDIS_URL="",
-                STREAMS_RELAY_FILE=announce(tmp_path / "relay.json", tap.url))
+                processes.manage,
+                "transition",
+                instance.pk,
+                "monitoring",
+                REDIS_URL="",
+                STREAMS_RELAY_FILE=announce(tmp_path / "relay.json", tap.url),
+            )
             assert result.returncode == 0, result.stderr
             change = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert change["data"]["state"] == "monitoring"
 
-            (path, headers, body), = tap.captured
+            ((path, headers, body),) = tap.captured
             assert post(server.url + path, body, headers)[0] == 403
             assert await silent(ws)
 
@@ -144,12 +161,16 @@ async def test_a_relay_request_outside_its_time_window_is_refused(
     made ahead. Signed with the right key but a minute old or a minute
     ahead, it is refused; one of now is published."""
     token = await db(token_for)(owner)
-    event = {"stream": "state_machines", "type": "state_change",
-             "keys": {"session_id": str(trading_session.pk)},
-             "data": {"id": "1", "state": "monitoring"}}
+    event = {
+        "stream": "state_machines",
+        "type": "state_change",
+        "keys": {"session_id": str(trading_session.pk)},
+        "data": {"id": "1", "state": "monitoring"},
+    }
     with Serve(REDIS_URL="") as server:
         ws = await subscribed_socket(server, token, trading_session)
         async with ws:
+
             def relayed(timestamp=None):
                 body, signature = relay.seal(event, timestamp)
                 return post(server.url + relay.PATH, body, {relay.SIGNATURE_HEADER: signature})[0]
@@ -182,8 +203,9 @@ def test_a_command_whose_server_is_gone_fails(tmp_path, trading_session):
     port closed): the command says so and exits non-zero."""
     instance = make_instance(trading_session)
     dead = announce(tmp_path / "relay.json", f"http://127.0.0.1:{free_port()}")
-    result = processes.manage("transition", instance.pk, "monitoring", REDIS_URL="",
-                              STREAMS_RELAY_FILE=dead)
+    result = processes.manage(
+        "transition", instance.pk, "monitoring", REDIS_URL="", STREAMS_RELAY_FILE=dead
+    )
     assert result.returncode != 0
     assert "could not be reached" in result.stderr and "Connection refused" in result.stderr
 
@@ -212,8 +234,9 @@ def test_a_migrated_sqlite_database_and_its_wal_are_private(tmp_path):
     assert result.returncode == 0, result.stderr
     assert mode(database) == 0o600
     with sqlite3.connect(database) as connection:  # WAL mode is kept in the file
-        connection.execute("INSERT INTO django_migrations (app, name, applied) "
-                           "VALUES ('x', 'y', '2026-01-01')")
+        connection.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', '2026-01-01')"
+        )
         connection.commit()
         for companion in ("-wal", "-shm"):
             assert mode(f"{database}{companion}") == 0o600
@@ -252,8 +275,11 @@ def test_healthz_details_are_for_staff_only(client, owner, staff, token_for):
     """Threat: information leak. With Redis unreachable, anonymous callers
     and non-staff tokens get only the status; a staff token gets the checks
     with the error."""
-    for headers in ({}, {"Authorization": f"Token {token_for(owner)}"},
-                    {"Authorization": "Token not-a-token"}):
+    for headers in (
+        {},
+        {"Authorization": f"Token {token_for(owner)}"},
+        {"Authorization": "Token not-a-token"},
+    ):
         reply = client.get("/healthz", headers=headers)
         assert (reply.status_code, reply.json()) == (503, {"status": "unavailable"})
         assert b"refused" not in reply.content.lower()
@@ -277,8 +303,12 @@ def test_tail_stream_keeps_its_token_off_the_command_line(owner, trading_session
         assert token not in refused.stderr + refused.stdout
         child = subprocess.Popen(
             [sys.executable, "manage.py", *tail, "--url", server.ws_url],
-            env=processes.env(STREAMS_TOKEN=token), cwd=processes.ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
+            env=processes.env(STREAMS_TOKEN=token),
+            cwd=processes.ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            text=True,
         )
         try:
             assert json.loads(child.stdout.readline())["type"] == "subscribed"

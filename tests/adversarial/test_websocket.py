@@ -64,7 +64,7 @@ def _end_of(sock, deadline):
     while time.monotonic() < deadline:
         try:
             chunk = sock.recv(1 << 20)
-        except socket.timeout:
+        except TimeoutError:
             continue
         except ConnectionResetError:
             return "dropped", total
@@ -90,9 +90,9 @@ def _end_of(sock, deadline):
             if len(data) < start + length:
                 break
             if opcode == 0x8:
-                return struct.unpack("!H", data[start:start + 2])[0], total
+                return struct.unpack("!H", data[start : start + 2])[0], total
             total += start + length
-            data = data[start + length:]
+            data = data[start + length :]
     return None, total
 
 
@@ -101,8 +101,7 @@ def big_session(owner):
     """A session of 2,000 live instances: a ~700 KB snapshot."""
     session = TradingSession.objects.create(name="big", owner=owner)
     StrategyInstance.objects.bulk_create(
-        StrategyInstance(session=session, strategy="pump", symbol=f"S{n}USDT")
-        for n in range(2000)
+        StrategyInstance(session=session, strategy="pump", symbol=f"S{n}USDT") for n in range(2000)
     )
     return session
 
@@ -170,7 +169,9 @@ async def test_a_connection_cannot_hold_more_subscriptions_than_welcome_announce
     assert error["request_id"] == 6 and error["stream"] == "market_data"
     # Re-subscribing to one it holds is not a new one; dropping one makes room.
     await client.subscribe("market_data", {"symbol": "Z0"})
-    await client.send({"action": "unsubscribe", "stream": "market_data", "params": {"symbol": "Z0"}})
+    await client.send(
+        {"action": "unsubscribe", "stream": "market_data", "params": {"symbol": "Z0"}}
+    )
     assert (await client.receive())["type"] == "unsubscribed"
     await client.subscribe("market_data", {"symbol": "Z5"})
 
@@ -219,13 +220,16 @@ def server(django_db_setup):
         yield running
 
 
-@pytest.mark.parametrize("origin", [
-    "http://localhost:3000",   # another app on another port of an allowed host
-    "https://127.0.0.1",       # another scheme
-    "http://127.0.0.1",        # the default port, not the server's
-    "http://127.0.0.1.evil.example:{port}",  # a suffix of an allowed host
-    "null",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://localhost:3000",  # another app on another port of an allowed host
+        "https://127.0.0.1",  # another scheme
+        "http://127.0.0.1",  # the default port, not the server's
+        "http://127.0.0.1.evil.example:{port}",  # a suffix of an allowed host
+        "null",
+    ],
+)
 async def test_a_browser_page_of_another_origin_cannot_open_the_socket(server, origin):
     """Threat: cross-site WebSocket hijacking. The check compared hosts
     only, so any page on another port or scheme of an allowed host could
@@ -315,8 +319,13 @@ async def test_a_password_change_signs_the_browsers_socket_out(connect, owner, c
     changed the password (Django signs every other session out then)."""
     await client.aforce_login(owner)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    browser = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8080"),
-                                     (b"host", b"127.0.0.1:8080")])
+    browser = await connect(
+        headers=[
+            (b"cookie", cookie),
+            (b"origin", b"http://127.0.0.1:8080"),
+            (b"host", b"127.0.0.1:8080"),
+        ]
+    )
     owner.set_password("a-new-password-456")
     await db(owner.save)()
     await flush()

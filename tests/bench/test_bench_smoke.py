@@ -35,10 +35,23 @@ def smoke_stack(tmp_path):
 
 def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
     plan = Plan(
-        clients=[10], events=20, max_events=20, repeats=1, snapshots=[100, 1000],
-        storm_events=30, log_seconds=1.0, layers=False, profile=False,
-        absent_clients=5, absent_events=10, crowd=30, crowd_batch=10, crowd_events=4,
-        port=stack.free_ports(5, first=8150), coordinated=[20], coordinated_ticks=2,
+        clients=[10],
+        events=20,
+        max_events=20,
+        repeats=1,
+        snapshots=[100, 1000],
+        storm_events=30,
+        log_seconds=1.0,
+        layers=False,
+        profile=False,
+        absent_clients=5,
+        absent_events=10,
+        crowd=30,
+        crowd_batch=10,
+        crowd_events=4,
+        port=stack.free_ports(5, first=8150),
+        coordinated=[20],
+        coordinated_ticks=2,
         per_row_ticks=1,
     )
     results = benchmark(plan, smoke_stack, "smoke")
@@ -67,21 +80,34 @@ def test_ten_clients_lose_nothing_and_the_report_has_every_figure(smoke_stack):
     assert crowd["clients"] == 30 and crowd["lost"] == 0 and crowd["stale_tables"] == 0, crowd
     assert results["logs"].get("entries_per_s") or results["logs"].get("error")
     assert [(run["instances"], run["design"]) for run in results["coordinator"]] == [
-        (20, "batched"), (20, "per row")]
-    assert all(run["lost"] == 0 and run["tick_p99_ms"] is not None
-               for run in results["coordinator"])
+        (20, "batched"),
+        (20, "per row"),
+    ]
+    assert all(
+        run["lost"] == 0 and run["tick_p99_ms"] is not None for run in results["coordinator"]
+    )
 
     text = report.render(results)
-    for heading in ("## Targets", "## Fan-out", "## 30 connections", "## full_update",
-                    "## Reconnect storm", "## Resuming after an absence", "## Coordinator",
-                    "## Log ingestion", "## Where daphne's time goes"):
+    for heading in (
+        "## Targets",
+        "## Fan-out",
+        "## 30 connections",
+        "## full_update",
+        "## Reconnect storm",
+        "## Resuming after an absence",
+        "## Coordinator",
+        "## Log ingestion",
+        "## Where daphne's time goes",
+    ):
         assert heading in text
     assert "| daphne | 10 | 20/s |" in text and "| reference | 10 | max |" in text
 
 
 def test_it_refuses_to_run_without_redis(tmp_path):
     """The bench must say Redis is missing, not report zeros."""
-    dead = stack.Stack(f"sqlite:///{tmp_path / 'x.sqlite3'}", "redis://127.0.0.1:1/13", workdir=tmp_path)
+    dead = stack.Stack(
+        f"sqlite:///{tmp_path / 'x.sqlite3'}", "redis://127.0.0.1:1/13", workdir=tmp_path
+    )
     with pytest.raises(Exception, match="(?i)connect"):
         benchmark(Plan(clients=[1], repeats=1), dead, "smoke")
     assert not os.path.exists(tmp_path / "x.sqlite3")

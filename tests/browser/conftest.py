@@ -27,10 +27,10 @@ import sys
 
 import pytest
 
-from tests.support import processes, services
 from tests.browser.console import ConsoleLog
 from tests.browser.dashboard import Dashboard
 from tests.browser.desk import make_desk
+from tests.support import processes, services
 from tests.support.browser import chromium  # noqa: F401  (fixture)
 from tests.support.live import Daphne
 
@@ -61,7 +61,8 @@ def on_test_database(django_db_setup):
 
     name = connection.settings_dict["NAME"]
     assert name == connection.settings_dict["TEST"]["NAME"], (
-        f"not on the test database ({name}): mark the tests django_db(transaction=True)")
+        f"not on the test database ({name}): mark the tests django_db(transaction=True)"
+    )
     return name
 
 
@@ -143,10 +144,24 @@ def coordinator(desk, child_env, workdir):
     test's data is deleted. Tests wait for its data, not for its start."""
     with open(workdir / "coordinator.log", "a") as log:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_coordinator", "--session", str(desk.session.pk),
-             "--feed", "sim", "--seed", str(FEED_SEED), "--speed", str(FEED_SPEED)],
-            env=processes.env(**child_env), cwd=processes.ROOT,
-            stdout=log, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "manage.py",
+                "run_coordinator",
+                "--session",
+                str(desk.session.pk),
+                "--feed",
+                "sim",
+                "--seed",
+                str(FEED_SEED),
+                "--speed",
+                str(FEED_SPEED),
+            ],
+            env=processes.env(**child_env),
+            cwd=processes.ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     yield process
     process.send_signal(signal.SIGTERM)

@@ -52,7 +52,9 @@ class Dashboard:
 
     def state_badge(self, instance_id):
         """The state badge of an instance's row in the state overview."""
-        return self.panel("state").locator(f'tbody tr[data-key="{instance_id}"]:not(.leaving) .badge')
+        return self.panel("state").locator(
+            f'tbody tr[data-key="{instance_id}"]:not(.leaving) .badge'
+        )
 
     def state_row(self, instance_id):
         return self.panel("state").locator(f'tbody tr[data-key="{instance_id}"]:not(.leaving)')

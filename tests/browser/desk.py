@@ -32,8 +32,9 @@ def make_desk():
         symbol: StrategyInstance.objects.create(session=session, strategy="pump", symbol=symbol)
         for symbol in SYMBOLS
     }
-    return SimpleNamespace(user=user, session=session, instances=instances,
-                           username=USERNAME, password=PASSWORD)
+    return SimpleNamespace(
+        user=user, session=session, instances=instances, username=USERNAME, password=PASSWORD
+    )
 
 
 def live_states(session):

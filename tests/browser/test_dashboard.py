@@ -124,7 +124,9 @@ def test_all_four_panels_show_live_data(dashboard, desk):
     pump = dashboard.panel("pump")
     for symbol in SYMBOLS:
         expect(pump.locator("tbody tr", has_text=symbol)).to_be_visible()
-    expect(pump.locator('tbody tr svg.spark polyline[points]:not([points=""])').first).to_be_attached()
+    expect(
+        pump.locator('tbody tr svg.spark polyline[points]:not([points=""])').first
+    ).to_be_attached()
 
     alerts = dashboard.panel("liquidations").locator("tbody tr")
     expect(alerts.first).to_be_visible()
@@ -215,7 +217,9 @@ def test_a_sequence_gap_makes_the_page_resync_to_what_the_database_holds(
     expect(dashboard.state_row(instance.pk)).to_be_visible()
     before = dashboard.stats()
 
-    counters = RedisSequences(redis_url, settings.STREAMS_NAMESPACE, settings.STREAMS_SEQ_TTL_SECONDS)
+    counters = RedisSequences(
+        redis_url, settings.STREAMS_NAMESPACE, settings.STREAMS_SEQ_TTL_SECONDS
+    )
     counter = counters.prefix + group_name("state_machines", f"session.{desk.session.pk}")
     client = redis.Redis.from_url(redis_url)
     # The page's subscription gave the scope its epoch: this is its counter.

@@ -42,8 +42,10 @@ def test_a_page_that_logs_at_every_level_leaves_only_warnings_and_errors_on_the_
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert {line["level"] for line in lines} <= {"WARNING", "ERROR", "CRITICAL"}
     ours = [(line["level"], line["message"]) for line in lines if marker in line["message"]]
-    assert sorted(ours) == [("ERROR", f"{marker} error Error: on purpose"),
-                            ("WARNING", f"{marker} warn")]
+    assert sorted(ours) == [
+        ("ERROR", f"{marker} error Error: on purpose"),
+        ("WARNING", f"{marker} warn"),
+    ]
 
     rows = FrontendLogEntry.objects.filter(message__contains=marker)
     assert sorted(rows.values_list("level", "message")) == sorted(ours)

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support import processes
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
     child_env,
     console,
@@ -19,9 +18,10 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
     redis_url,
     transition,
 )
-from tests.support.browser import chromium  # noqa: F401  (fixture)
 from tests.deploy import nginx as nginx_process
 from tests.deploy.shipped import daphne_options
+from tests.support import processes
+from tests.support.browser import chromium  # noqa: F401  (fixture)
 from tests.support.live import Daphne, free_port
 from tests.support.services import require
 
@@ -52,15 +52,25 @@ def daphnes(nginx, on_test_database, child_env, workdir):
     STREAMS_ALLOWED_ORIGINS, started together; the static files are
     collected meanwhile (each costs a Django start-up)."""
     servers = [
-        Daphne(port=port, log_path=workdir / f"daphne-{port}.log", options=daphne_options(),
-               STREAMS_ALLOWED_ORIGINS=nginx.url, LOGS_THROTTLE_ANON=f"{ANON_LOG_RATE}/min",
-               **child_env)
+        Daphne(
+            port=port,
+            log_path=workdir / f"daphne-{port}.log",
+            options=daphne_options(),
+            STREAMS_ALLOWED_ORIGINS=nginx.url,
+            LOGS_THROTTLE_ANON=f"{ANON_LOG_RATE}/min",
+            **child_env,
+        )
         for port in nginx.upstream_ports
     ]
     with ThreadPoolExecutor(3) as pool:
         collected = pool.submit(
-            processes.manage, "collectstatic", "--noinput", "--no-post-process",
-            STATIC_ROOT=workdir / "static", **child_env)
+            processes.manage,
+            "collectstatic",
+            "--noinput",
+            "--no-post-process",
+            STATIC_ROOT=workdir / "static",
+            **child_env,
+        )
         list(pool.map(Daphne.start, servers))
     assert collected.result().returncode == 0, collected.result().stderr
     yield servers
@@ -69,7 +79,7 @@ def daphnes(nginx, on_test_database, child_env, workdir):
 
 
 @pytest.fixture
-def context(chromium):  # noqa: F811  (the imported fixture)
+def context(chromium):
     """A browser context trusting the throwaway certificate."""
     context = chromium.new_context(ignore_https_errors=True)
     context.set_default_timeout(5000)

@@ -41,10 +41,27 @@ def self_signed_certificate(folder):
     """(certificate, key) for 127.0.0.1, valid for a day."""
     certificate, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(certificate)],
-        check=True, capture_output=True, timeout=30,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     return certificate, key
 
@@ -59,16 +76,23 @@ class Nginx:
         self.http_port = free_port()
         self.https_port = free_port()
         self.certificate, key = self_signed_certificate(prefix)
-        (prefix / "trading-monitor.conf").write_text(render(SITE.read_text(), {
-            "SERVER_NAME": "127.0.0.1",
-            "PUBLIC_ORIGIN": self.url,
-            "HTTP_PORT": self.http_port,
-            "HTTPS_PORT": self.https_port,
-            "TLS_CERTIFICATE": self.certificate,
-            "TLS_CERTIFICATE_KEY": key,
-            "STATIC_ROOT": static_root,
-            "DAPHNE_SERVERS": " ".join(f"server 127.0.0.1:{port};" for port in upstream_ports),
-        }))
+        (prefix / "trading-monitor.conf").write_text(
+            render(
+                SITE.read_text(),
+                {
+                    "SERVER_NAME": "127.0.0.1",
+                    "PUBLIC_ORIGIN": self.url,
+                    "HTTP_PORT": self.http_port,
+                    "HTTPS_PORT": self.https_port,
+                    "TLS_CERTIFICATE": self.certificate,
+                    "TLS_CERTIFICATE_KEY": key,
+                    "STATIC_ROOT": static_root,
+                    "DAPHNE_SERVERS": " ".join(
+                        f"server 127.0.0.1:{port};" for port in upstream_ports
+                    ),
+                },
+            )
+        )
         self.conf = prefix / "nginx.conf"
         self.conf.write_text(MAIN_CONF.format(prefix=prefix, user=getpass.getuser()))
         self.process = None
@@ -89,8 +113,17 @@ class Nginx:
         # -e: the error log before the configuration names one (Debian's
         # default, /var/log/nginx, may not be writable).
         self.process = subprocess.Popen(
-            [NGINX, "-p", str(self.prefix), "-c", str(self.conf), "-e", str(self.prefix / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            [
+                NGINX,
+                "-p",
+                str(self.prefix),
+                "-c",
+                str(self.conf),
+                "-e",
+                str(self.prefix / "error.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

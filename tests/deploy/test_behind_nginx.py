@@ -28,7 +28,8 @@ def request(nginx, method, path, body=None, headers=None, tls=True):
     """(status, headers, body) of one request to nginx, redirects not followed."""
     if tls:
         connection = http.client.HTTPSConnection(
-            "127.0.0.1", nginx.https_port, context=nginx.ssl_context(), timeout=10)
+            "127.0.0.1", nginx.https_port, context=nginx.ssl_context(), timeout=10
+        )
     else:
         connection = http.client.HTTPConnection("127.0.0.1", nginx.http_port, timeout=10)
     try:
@@ -74,7 +75,9 @@ async def test_a_token_client_over_wss_follows_updates_and_survives_losing_its_d
     change = await client.next("state_change")
     assert (change["data"]["id"], change["data"]["state"]) == (str(btc.pk), "monitoring")
 
-    [serving] = [server for server, count in zip(daphnes, before) if wsconnects(server) > count]
+    [serving] = [
+        server for server, count in zip(daphnes, before, strict=False) if wsconnects(server) > count
+    ]
     await asyncio.to_thread(serving.stop)
     try:
         with pytest.raises(websockets.ConnectionClosed):
@@ -91,7 +94,9 @@ async def test_a_token_client_over_wss_follows_updates_and_survives_losing_its_d
 
 
 @pytest.mark.browser
-def test_a_browser_logged_in_through_nginx_sees_an_update(nginx, desk, transition, context, console):
+def test_a_browser_logged_in_through_nginx_sees_an_update(
+    nginx, desk, transition, context, console
+):
     """(b) Playwright's chromium over https; the page's /ws goes through
     nginx's upgrade and passes the origin check on the forwarded Host."""
     page = context.new_page()
@@ -116,9 +121,16 @@ def test_the_log_throttle_counts_the_address_nginx_saw_not_a_forwarded_one(nginx
         address = f"10.{uuid.uuid4().int % 250}.{len(spoofed) % 250}.7"
         spoofed.append(address)
         status, headers, _ = request(
-            nginx, "POST", "/api/logs/", body=json.dumps({"level": "warn", "message": "spoof"}),
-            headers={"Content-Type": "application/json",
-                     "X-Forwarded-For": address, "X-Real-IP": address})
+            nginx,
+            "POST",
+            "/api/logs/",
+            body=json.dumps({"level": "warn", "message": "spoof"}),
+            headers={
+                "Content-Type": "application/json",
+                "X-Forwarded-For": address,
+                "X-Real-IP": address,
+            },
+        )
         statuses.append(status)
         if status == 429:
             break

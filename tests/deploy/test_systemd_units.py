@@ -38,12 +38,16 @@ def units(tmp_path):
 
 def test_every_unit_verifies(units):
     """The template is verified through two instances, found beside it."""
-    names = ["trading-monitor-daphne@8001.service", "trading-monitor-daphne@8002.service",
-             "trading-monitor-coordinator.service"]
+    names = [
+        "trading-monitor-daphne@8001.service",
+        "trading-monitor-daphne@8002.service",
+        "trading-monitor-coordinator.service",
+    ]
     result = subprocess.run(
         [SYSTEMD_ANALYZE, "verify", *(str(units / name) for name in names)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
-

@@ -36,8 +36,10 @@ class TokenClient:
         while True:
             try:
                 self.socket = await websockets.connect(
-                    self.url, ssl=self.ssl,
-                    additional_headers={"Authorization": f"Token {self.token}"})
+                    self.url,
+                    ssl=self.ssl,
+                    additional_headers={"Authorization": f"Token {self.token}"},
+                )
                 return await self.next("welcome")
             except (OSError, websockets.InvalidHandshake):
                 delay = backoff(attempt)
@@ -50,8 +52,10 @@ class TokenClient:
         """After the connection dropped: connect again and resubscribe to
         everything from where it was; returns each `subscribed`."""
         await self.connect()
-        return [await self.subscribe(stream, sub["params"])
-                for stream, sub in list(self.subscriptions.items())]
+        return [
+            await self.subscribe(stream, sub["params"])
+            for stream, sub in list(self.subscriptions.items())
+        ]
 
     async def subscribe(self, stream, params):
         """Sends subscribe (with `since` when it has a position); returns
@@ -74,7 +78,9 @@ class TokenClient:
             message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
             if "seq" in message and message["stream"] in self.subscriptions:
                 self.subscriptions[message["stream"]]["since"] = {
-                    "seq": message["seq"], "epoch": message["epoch"]}
+                    "seq": message["seq"],
+                    "epoch": message["epoch"],
+                }
             if message["type"] == type_:
                 return message
 

@@ -3,9 +3,8 @@
 import pytest
 from django.db import connection
 
-from tests.support import services
 from tests.faults.support import Rig
-from tests.support import redis_server
+from tests.support import redis_server, services
 
 
 @pytest.fixture
@@ -13,8 +12,11 @@ def make_rig(tmp_path, owner):
     """make_rig(aof=False) -> an unstarted Rig. Needs PostgreSQL (the
     coordinator and daphne write concurrently; SQLite would be another
     test) and the redis-server binary for a private Redis."""
-    services.require("PostgreSQL", connection.vendor == "postgresql",
-                     f"DATABASE_URL points at {connection.vendor}")
+    services.require(
+        "PostgreSQL",
+        connection.vendor == "postgresql",
+        f"DATABASE_URL points at {connection.vendor}",
+    )
     services.require("redis-server", redis_server.available(), "no redis-server binary on PATH")
     rigs = []
 

@@ -20,6 +20,7 @@ Every waiting step has a short bound, so a broken recovery fails within
 seconds with what each client saw, instead of hanging the suite.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -54,7 +55,7 @@ class FaultDaphne(Daphne):
 
     def argv(self):
         argv = super().argv()
-        return argv[:3] + ["--websocket_timeout", "-1"] + argv[3:]
+        return [*argv[:3], "--websocket_timeout", "-1", *argv[3:]]
 
     def start(self, timeout=40):
         """A longer bound than tests.live's: importing Django while two
@@ -98,8 +99,12 @@ class Child:
     def start(self):
         self.output = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            self.argv, cwd=processes.ROOT, env=processes.env(**self.env),
-            stdout=self.output, stderr=subprocess.STDOUT, text=True,
+            self.argv,
+            cwd=processes.ROOT,
+            env=processes.env(**self.env),
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         return self
 
@@ -160,7 +165,8 @@ class Rig:
         symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT"]
         for n in range(instances):
             StrategyInstance.objects.create(
-                session=self.session, strategy="pump", symbol=symbols[n % len(symbols)])
+                session=self.session, strategy="pump", symbol=symbols[n % len(symbols)]
+            )
         token = Token.objects.get_or_create(user=self.owner)[0].key
         self.servers = [
             FaultDaphne(log_path=self.tmp / f"daphne-{n}.log", **self.env) for n in range(2)
@@ -173,9 +179,15 @@ class Rig:
         # half always take a fresh snapshot: both recovery paths are held
         # to the same promises.
         clients = [
-            StreamClient(f"c{n}-{server.port}", server.ws_url, token,
-                         params={"session_id": str(self.session.pk)}, resume=n % 2 == 1)
-            for server in self.servers for n in range(clients_per_server)
+            StreamClient(
+                f"c{n}-{server.port}",
+                server.ws_url,
+                token,
+                params={"session_id": str(self.session.pk)},
+                resume=n % 2 == 1,
+            )
+            for server in self.servers
+            for n in range(clients_per_server)
         ]
         self.fleet = Fleet(clients).start()
         return self
@@ -200,15 +212,18 @@ class Rig:
 
     def start_writer(self, rate=WRITES_PER_SECOND):
         self.writer = Child(
-            "writer", [sys.executable, "-m", "tests.faults.writer", str(self.session.pk), str(rate)],
-            self.tmp / "writer.log", **self.env,
+            "writer",
+            [sys.executable, "-m", "tests.faults.writer", str(self.session.pk), str(rate)],
+            self.tmp / "writer.log",
+            **self.env,
         ).start()
         self.wait_for_writes()
         return self.writer
 
     def versions(self):
-        return sum(StrategyInstance.objects.filter(session=self.session)
-                   .values_list("version", flat=True))
+        return sum(
+            StrategyInstance.objects.filter(session=self.session).values_list("version", flat=True)
+        )
 
     def wait_for_writes(self, timeout=30):
         """Until a write lands: a fault must hit while writes flow, not
@@ -218,7 +233,8 @@ class Rig:
         while self.versions() == before:
             assert self.writer.running(), self.writer.read()[-3000:]
             assert time.monotonic() < deadline, (
-                f"the writer wrote nothing in {timeout} s:\n{self.writer.read()[-3000:]}")
+                f"the writer wrote nothing in {timeout} s:\n{self.writer.read()[-3000:]}"
+            )
             time.sleep(0.05)
         connection.close()  # this thread's connection is not the test's
 
@@ -233,8 +249,16 @@ class Rig:
     def coordinator(self, *args):
         child = Child(
             f"coordinator-{len(self.coordinators)}",
-            [sys.executable, "manage.py", "run_coordinator", "--session", str(self.session.pk), *args],
-            self.tmp / f"coordinator-{len(self.coordinators)}.log", **self.env,
+            [
+                sys.executable,
+                "manage.py",
+                "run_coordinator",
+                "--session",
+                str(self.session.pk),
+                *args,
+            ],
+            self.tmp / f"coordinator-{len(self.coordinators)}.log",
+            **self.env,
         )
         self.coordinators.append(child)
         return child.start()
@@ -261,8 +285,10 @@ class Rig:
 
     def live_rows(self):
         rows = StrategyInstance.objects.filter(session=self.session).exclude(state=states.STOPPED)
-        return {str(pk): (state, version) for pk, state, version in
-                rows.values_list("pk", "state", "version")}
+        return {
+            str(pk): (state, version)
+            for pk, state, version in rows.values_list("pk", "state", "version")
+        }
 
     def announced_versions(self):
         """Per instance, the versions whose write produced a state_machines
@@ -284,24 +310,36 @@ class Rig:
         stale = None
         while True:
             views = self.fleet.views()
-            stale = {name: diff for name, view in views.items()
-                     if (diff := _diff(view, expected, announced))}
+            stale = {
+                name: diff
+                for name, view in views.items()
+                if (diff := _diff(view, expected, announced))
+            }
             if not stale or time.time() > deadline:
                 break
             time.sleep(0.1)
-        seen = self.fleet.call(lambda: [
-            (c.name, {k: list(v) for k, v in c.observations.items()}, list(c.internal_errors),
-             list(c.unexpected), _history(c))
-            for c in self.fleet.clients
-        ])
+        seen = self.fleet.call(
+            lambda: [
+                (
+                    c.name,
+                    {k: list(v) for k, v in c.observations.items()},
+                    list(c.internal_errors),
+                    list(c.unexpected),
+                    _history(c),
+                )
+                for c in self.fleet.clients
+            ]
+        )
         histories = {name: history for name, _, _, _, history in seen}
         problems = []
         if stale:
             problems.append(
                 f"{len(stale)} of {len(seen)} clients differ from the database "
                 f"{CONVERGE_SECONDS} s after the last write:\n"
-                + "\n".join(f"  {name}: {diff}\n{histories[name]}"
-                            for name, diff in sorted(stale.items())[:4])
+                + "\n".join(
+                    f"  {name}: {diff}\n{histories[name]}"
+                    for name, diff in sorted(stale.items())[:4]
+                )
             )
         announced = self.announced_versions()
         skipped = {}
@@ -314,8 +352,10 @@ class Rig:
                 f"{len(skipped)} clients applied events past a write they never got, with no "
                 "gap or resync in between (instance, version known, version applied, "
                 "skipped versions):\n"
-                + "\n".join(f"  {name}: {holes[:5]}\n{histories[name]}"
-                            for name, holes in sorted(skipped.items())[:4])
+                + "\n".join(
+                    f"  {name}: {holes[:5]}\n{histories[name]}"
+                    for name, holes in sorted(skipped.items())[:4]
+                )
             )
         internal = [(name, m) for name, _, errors, _, _ in seen for m in errors]
         if internal:
@@ -327,9 +367,11 @@ class Rig:
             # Debugging aid (pytest -s): what recovery looked like.
             print(f"\n=== {self.tmp.name}: {self.summary()}\ndatabase: {expected}")
             for name, observations, _, _, _ in seen[:: max(1, len(seen) // 4)]:
-                print(f"  {name} applied events: "
-                      f"{sum(k == 'event' for obs in observations.values() for k, _, _ in obs)}; "
-                      f"last per instance: { {i: obs[-1] for i, obs in observations.items()} }")
+                print(
+                    f"  {name} applied events: "
+                    f"{sum(k == 'event' for obs in observations.values() for k, _, _ in obs)}; "
+                    f"last per instance: { {i: obs[-1] for i, obs in observations.items()} }"
+                )
             for name, _, _, _, history in seen[:: max(1, len(seen) // 4)]:
                 print(f"  {name}:\n{history}")
             print(self.server_logs())
@@ -338,12 +380,14 @@ class Rig:
 
     def summary(self):
         """What the clients went through (for the test's own assertions)."""
-        return self.fleet.call(lambda: {
-            "connects": sum(c.connects for c in self.fleet.clients),
-            "snapshots": sum(c.snapshots for c in self.fleet.clients),
-            "recoveries": sum(c.recoveries for c in self.fleet.clients),
-            "errors": [m["data"] for c in self.fleet.clients for m in c.errors],
-        })
+        return self.fleet.call(
+            lambda: {
+                "connects": sum(c.connects for c in self.fleet.clients),
+                "snapshots": sum(c.snapshots for c in self.fleet.clients),
+                "recoveries": sum(c.recoveries for c in self.fleet.clients),
+                "errors": [m["data"] for c in self.fleet.clients for m in c.errors],
+            }
+        )
 
     def server_logs(self, tail=3000):
         parts = []
@@ -356,10 +400,8 @@ class Rig:
 
     def close(self):
         if self.fleet is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.fleet.stop()
-            except Exception:
-                pass
         for child in ([self.writer] if self.writer else []) + self.coordinators:
             child.close()
         for server in self.servers:

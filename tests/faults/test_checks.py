@@ -9,13 +9,23 @@ from tests.support.stream_client import StreamClient
 
 
 def event(seq, version, epoch="e1", row_id="1", type_="state_change", state="monitoring"):
-    return {"type": type_, "stream": "state_machines", "seq": seq, "epoch": epoch,
-            "data": {"id": row_id, "state": state, "version": version}}
+    return {
+        "type": type_,
+        "stream": "state_machines",
+        "seq": seq,
+        "epoch": epoch,
+        "data": {"id": row_id, "state": state, "version": version},
+    }
 
 
 def snapshot(seq, rows, epoch="e1"):
-    return {"type": "full_update", "stream": "state_machines", "seq": seq, "epoch": epoch,
-            "data": {"instances": [{"id": i, "state": s, "version": v} for i, s, v in rows]}}
+    return {
+        "type": "full_update",
+        "stream": "state_machines",
+        "seq": seq,
+        "epoch": epoch,
+        "data": {"instances": [{"id": i, "state": s, "version": v} for i, s, v in rows]},
+    }
 
 
 def test_a_version_jump_without_a_snapshot_is_a_silent_skip():
@@ -45,9 +55,10 @@ async def test_the_client_follows_seq_and_epoch_like_the_protocol_says():
     assert client.resyncing and client.view() == {"1": ("entering", 8)}
     await asyncio.sleep(0)
     assert [what for _, what in client.history if what.startswith("resubscribe")] == [
-        "resubscribe: gap: seq 13 after 11", "resubscribe: new epoch e2 (had e1)"]
-    assert client.observations["1"] == [
-        ("snapshot", 3, 10), ("event", 4, 11), ("snapshot", 8, 20)]
+        "resubscribe: gap: seq 13 after 11",
+        "resubscribe: new epoch e2 (had e1)",
+    ]
+    assert client.observations["1"] == [("snapshot", 3, 10), ("event", 4, 11), ("snapshot", 8, 20)]
 
 
 async def test_a_resuming_client_sends_since_and_keeps_its_table_when_recovered():
@@ -57,8 +68,14 @@ async def test_a_resuming_client_sends_since_and_keeps_its_table_when_recovered(
     client.handle(event(13, 6))  # gap
     await asyncio.sleep(0)
     assert client._frame["since"] == {"seq": 11, "epoch": "e1"}
-    client.handle({"type": "subscribed", "stream": "state_machines", "data": {"recovered": True},
-                   "request_id": client._frame["request_id"]})
+    client.handle(
+        {
+            "type": "subscribed",
+            "stream": "state_machines",
+            "data": {"recovered": True},
+            "request_id": client._frame["request_id"],
+        }
+    )
     client.handle(event(12, 5))
     client.handle(event(13, 6))
     assert client.view() == {"1": ("monitoring", 6)} and client.recoveries == 1

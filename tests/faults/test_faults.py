@@ -7,6 +7,7 @@ three minutes on two cores): a 1 s outage already loses events in flight,
 which is what recovery has to survive; a longer one only adds waiting.
 """
 
+import itertools
 import signal
 import time
 
@@ -57,8 +58,13 @@ def redis_outage(rig, keep_data):
     def load_balancer_sees_it():
         assert rig.health() == [503, 503], "a load balancer must see Redis is gone"
 
-    survive(rig, rig.redis.kill, lambda: rig.redis.restart(keep_data=keep_data),
-            REDIS_OUTAGE, during=load_balancer_sees_it)
+    survive(
+        rig,
+        rig.redis.kill,
+        lambda: rig.redis.restart(keep_data=keep_data),
+        REDIS_OUTAGE,
+        during=load_balancer_sees_it,
+    )
     assert rig.health() == [200, 200]
 
 
@@ -145,7 +151,7 @@ def assert_history_consistent(session):
         assert instance.state in states.STATES, instance
         moves = list(StateTransition.objects.filter(instance=instance).order_by("version"))
         assert moves and moves[0].from_state == "" and moves[0].version == 1, (instance, moves)
-        for before, after in zip(moves, moves[1:]):
+        for before, after in itertools.pairwise(moves):
             assert after.version > before.version, (instance, before, after)
             assert after.from_state == before.to_state, (instance, before, after)
             states.check_transition(after.from_state, after.to_state)
@@ -174,10 +180,14 @@ def test_coordinator_killed_mid_tick(make_rig):
     first.signal(signal.SIGKILL)
     first.wait(10)
     # The killed coordinator's open transaction is rolled back by PostgreSQL.
-    wait_for(lambda: not _idle_in_transaction(), 5, "a transaction of the dead coordinator stays open")
+    wait_for(
+        lambda: not _idle_in_transaction(), 5, "a transaction of the dead coordinator stays open"
+    )
     assert_history_consistent(rig.session)
     killed_at = latest_write()
-    versions = dict(StrategyInstance.objects.filter(session=rig.session).values_list("pk", "version"))
+    versions = dict(
+        StrategyInstance.objects.filter(session=rig.session).values_list("pk", "version")
+    )
 
     second = rig.coordinator("--speed", "0", "--seed", "8")
     wait_for(lambda: latest_write() > killed_at, 15, "the restarted coordinator wrote nothing")
@@ -199,4 +209,3 @@ def _idle_in_transaction():
             [connection.settings_dict["NAME"]],
         )
         return cursor.fetchone()[0]
-

@@ -14,6 +14,7 @@ Prints one JSON line at the end: writes done, failures retried, the time of
 the last committed write, and whether the publisher drained.
 """
 
+import contextlib
 import json
 import signal
 import sys
@@ -31,17 +32,25 @@ from streams.publish import publisher  # noqa: E402
 from trading.models import StrategyInstance  # noqa: E402
 
 CYCLE = {
-    "idle": "monitoring", "monitoring": "signal_detected", "signal_detected": "entering",
-    "entering": "in_position", "in_position": "exiting", "exiting": "idle",
-    "error": "idle", "stopped": "idle",
+    "idle": "monitoring",
+    "monitoring": "signal_detected",
+    "signal_detected": "entering",
+    "entering": "in_position",
+    "in_position": "exiting",
+    "exiting": "idle",
+    "error": "idle",
+    "stopped": "idle",
 }
 
 
 def main(session_id, rate):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    ids = list(StrategyInstance.objects.filter(session_id=session_id).order_by("pk")
-               .values_list("pk", flat=True))
+    ids = list(
+        StrategyInstance.objects.filter(session_id=session_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     print(f"writer: {len(ids)} instances of session {session_id}, {rate:g} writes/s", flush=True)
     writes = failures = 0
     last_write = None
@@ -64,18 +73,26 @@ def main(session_id, rate):
             failures += 1
             if len(errors) < 5:
                 errors.append(f"{type(exc).__name__}: {exc}".strip())
-            try:
+            with contextlib.suppress(DatabaseError):
                 connection.close()
-            except DatabaseError:
-                pass
             close_old_connections()
             stop.wait(0.05)
             continue
         due += interval
         stop.wait(max(0.0, due - time.monotonic()))
     drained = publisher().flush(10)
-    print(json.dumps({"writes": writes, "failures": failures, "last_write": last_write,
-                      "drained": drained, "errors": errors}), flush=True)
+    print(
+        json.dumps(
+            {
+                "writes": writes,
+                "failures": failures,
+                "last_write": last_write,
+                "drained": drained,
+                "errors": errors,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

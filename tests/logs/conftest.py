@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.logging import FRONTEND_FILE, build_logging
-from tests.support.browser import chromium  # noqa: F401  (fixture)
 from tests.logs.throttle_support import fresh_throttling
+from tests.support.browser import chromium  # noqa: F401  (fixture)
 
 URL = "/api/logs/"
 

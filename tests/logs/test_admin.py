@@ -13,7 +13,9 @@ CHANGELIST = reverse("admin:logs_frontendlogentry_changelist")
 @pytest.fixture
 def entries(owner):
     return [
-        FrontendLogEntry.objects.create(level="ERROR", message="chart exploded", source="dashboard", user=owner),
+        FrontendLogEntry.objects.create(
+            level="ERROR", message="chart exploded", source="dashboard", user=owner
+        ),
         FrontendLogEntry.objects.create(level="WARNING", message="socket slow", source="ws"),
     ]
 
@@ -53,8 +55,9 @@ def test_entries_cannot_be_added_changed_or_deleted(admin_client, entries):
     assert admin_client.get(reverse("admin:logs_frontendlogentry_add")).status_code == 403
     assert admin_client.get(change).status_code == 200  # view only
     assert admin_client.post(change, {"level": "WARNING", "message": "edited"}).status_code == 403
-    assert admin_client.get(
-        reverse("admin:logs_frontendlogentry_delete", args=[entry.pk])
-    ).status_code == 403
+    assert (
+        admin_client.get(reverse("admin:logs_frontendlogentry_delete", args=[entry.pk])).status_code
+        == 403
+    )
     entry.refresh_from_db()
     assert (entry.level, entry.message) == ("ERROR", "chart exploded")

@@ -25,7 +25,8 @@ def test_concurrent_posts_lose_no_entry_and_interleave_no_line(send, frontend_li
     def post(thread):
         try:
             batch = [
-                {"level": "error", "message": f"t{thread}-e{i} {padding}"} for i in range(PER_REQUEST)
+                {"level": "error", "message": f"t{thread}-e{i} {padding}"}
+                for i in range(PER_REQUEST)
             ]
             start.wait()
             statuses.append(send({"entries": batch}, client=APIClient()).status_code)

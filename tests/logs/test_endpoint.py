@@ -34,7 +34,9 @@ def test_it_keeps_only_warn_and_above_of_a_mixed_batch(send, frontend_lines):
 
 
 def test_it_drops_debug_entries(send, frontend_lines):
-    response = send({"entries": [{"level": "debug", "message": "x"}, {"level": "INFO", "message": "y"}]})
+    response = send(
+        {"entries": [{"level": "debug", "message": "x"}, {"level": "INFO", "message": "y"}]}
+    )
 
     assert response.json() == {"accepted": 0, "dropped": 2}
     assert not FrontendLogEntry.objects.exists()
@@ -57,7 +59,9 @@ def test_it_takes_json_with_parameters_in_any_case(send, content_type):
 
 
 def test_it_keeps_every_field_of_an_entry(send, owner, token_for, frontend_lines):
-    client = APIClient(HTTP_AUTHORIZATION=f"Token {token_for(owner)}", HTTP_USER_AGENT="Firefox/140")
+    client = APIClient(
+        HTTP_AUTHORIZATION=f"Token {token_for(owner)}", HTTP_USER_AGENT="Firefox/140"
+    )
     send(
         {
             "level": "ERROR",

@@ -69,7 +69,9 @@ def page(browser_context, endpoint):
     page.seen, page.console = [], []
     page.on("request", lambda request: page.seen.append(request.url))
     page.on("console", lambda message: page.console.append(message.text))
-    page.route(f"{ROOT}/page.html", lambda route: route.fulfill(body=PAGE, content_type="text/html"))
+    page.route(
+        f"{ROOT}/page.html", lambda route: route.fulfill(body=PAGE, content_type="text/html")
+    )
     page.route(
         f"{ROOT}/static/logs/logger.js",
         lambda route: route.fulfill(path=LOGGER_JS, content_type="text/javascript"),

@@ -24,9 +24,7 @@ def configure(tmp_path, settings):
 
 
 def console_level():
-    (console,) = [
-        h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler
-    ]
+    (console,) = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
     return console.level
 
 

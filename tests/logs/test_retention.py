@@ -96,7 +96,10 @@ def test_a_bad_retention_fails_loudly_at_start_up(value):
     started = subprocess.run(
         [sys.executable, "-c", "import config.settings"],
         env={"PATH": "/usr/bin:/bin", "LOGS_RETENTION_DAYS": value},
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert started.returncode != 0

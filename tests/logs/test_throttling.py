@@ -71,9 +71,7 @@ def test_anonymous_clients_get_the_stricter_rate(send, rates, clock, user_client
 
 
 def test_a_forged_forwarded_for_does_not_dodge_the_anonymous_rate(send, rates, clock):
-    statuses = [
-        send(ENTRY, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(3)
-    ]
+    statuses = [send(ENTRY, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(3)]
 
     assert statuses == [202, 202, 429]
 

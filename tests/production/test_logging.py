@@ -5,8 +5,8 @@ import json
 import subprocess
 import sys
 
-from tests.support import processes
 from tests.production.test_settings import production_env
+from tests.support import processes
 
 LOG_SOME = """
 import logging, django
@@ -23,8 +23,12 @@ logging.getLogger("daphne.ws_protocol").debug("a frame")
 
 def test_records_are_json_lines_on_stdout(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-c", LOG_SOME], env=production_env(LOG_DIR=str(tmp_path / "log")),
-        cwd=processes.ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", LOG_SOME],
+        env=production_env(LOG_DIR=str(tmp_path / "log")),
+        cwd=processes.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert done.returncode == 0, done.stderr

@@ -46,22 +46,43 @@ async def test_what_the_server_sends_matches_the_document(
     client = await connect(owner, welcome=False)
     seen = {check(document, await client.receive())}
     session = {"session_id": str(trading_session.pk)}
-    for stream, params in (("state_machines", session), ("condition_progress", session),
-                           ("signals", session), ("pump_indicators", {}),
-                           ("market_data", {}), ("liquidations", {})):
-        await client.send({"action": "subscribe", "stream": stream, "params": params,
-                           "request_id": stream})
+    for stream, params in (
+        ("state_machines", session),
+        ("condition_progress", session),
+        ("signals", session),
+        ("pump_indicators", {}),
+        ("market_data", {}),
+        ("liquidations", {}),
+    ):
+        await client.send(
+            {"action": "subscribe", "stream": stream, "params": params, "request_id": stream}
+        )
         seen.add(check(document, await client.receive()))
         seen.add(check(document, await client.receive()))
     instance = await db(StrategyInstance.objects.create)(
-        session=trading_session, strategy="pump", symbol="BTCUSDT")
+        session=trading_session, strategy="pump", symbol="BTCUSDT"
+    )
     await db(instance.transition_to)("monitoring")
-    publish("liquidations", "liquidation", {
-        "symbol": "BTCUSDT", "side": "long", "price": 1.5, "quantity": 2, "value_usd": 3.0,
-        "timestamp": "2026-11-27T10:00:00.000Z"}, symbol="BTCUSDT")
+    publish(
+        "liquidations",
+        "liquidation",
+        {
+            "symbol": "BTCUSDT",
+            "side": "long",
+            "price": 1.5,
+            "quantity": 2,
+            "value_usd": 3.0,
+            "timestamp": "2026-11-27T10:00:00.000Z",
+        },
+        symbol="BTCUSDT",
+    )
     await flush()
-    events = {"state_machines.instance_added", "state_machines.state_change",
-              "condition_progress.condition_progress", "liquidations.liquidation"}
+    events = {
+        "state_machines.instance_added",
+        "state_machines.state_change",
+        "condition_progress.condition_progress",
+        "liquidations.liquidation",
+    }
     # Over Redis the events reach the hub a moment after the publisher sent
     # them (a first subscription waits out the layer's 0.1 s poll).
     while not events <= seen:

@@ -48,10 +48,7 @@ def test_the_browser_client_names_nothing_of_trading():
     names = trading_names()
     assert {"state_machines", "instance_removed", "instances", "condition_progress"} <= names
     word = re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(names)))})\b")
-    found = {
-        module.name: sorted(set(word.findall(module.read_text())))
-        for module in JS_MODULES
-    }
+    found = {module.name: sorted(set(word.findall(module.read_text()))) for module in JS_MODULES}
     assert {name: words for name, words in found.items() if words} == {}
 
 

@@ -12,13 +12,23 @@ from streams.client import SignedOut, StreamClient
 
 
 def server_message(type_, data=None, **extra):
-    return json.dumps({"type": type_, "stream": extra.pop("stream", "state_machines"),
-                       "timestamp": "2026-01-01T00:00:00.000Z", "data": data or {}, **extra})
+    return json.dumps(
+        {
+            "type": type_,
+            "stream": extra.pop("stream", "state_machines"),
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "data": data or {},
+            **extra,
+        }
+    )
 
 
 def welcome(heartbeat=20):
-    return server_message("welcome", {"protocol": 1, "heartbeat_interval": heartbeat,
-                                      "streams": ["state_machines"]}, stream="system")
+    return server_message(
+        "welcome",
+        {"protocol": 1, "heartbeat_interval": heartbeat, "streams": ["state_machines"]},
+        stream="system",
+    )
 
 
 def event(seq, epoch="A"):
@@ -43,9 +53,15 @@ async def follow(script):
 
     async with serve(handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
-        client = StreamClient(f"ws://127.0.0.1:{port}/ws", "key", "state_machines", {},
-                              on_message=lambda text: messages.append(json.loads(text)),
-                              on_status=statuses.append, stop=stop)
+        client = StreamClient(
+            f"ws://127.0.0.1:{port}/ws",
+            "key",
+            "state_machines",
+            {},
+            on_message=lambda text: messages.append(json.loads(text)),
+            on_status=statuses.append,
+            stop=stop,
+        )
         await asyncio.wait_for(client.run(), 20)
     return messages, statuses
 
@@ -79,12 +95,22 @@ async def test_gaps_new_epochs_and_unavailable_bring_a_resubscribe_and_a_restart
 
     messages, statuses = await follow([first, second])
     assert [(m["type"], m.get("seq")) for m in messages] == [
-        ("subscribed", None), ("full_update", 5), ("state_change", 6),
-        ("subscribed", None), ("full_update", 9), ("state_change", 10),
-        ("subscribed", None), ("state_change", 11),
+        ("subscribed", None),
+        ("full_update", 5),
+        ("state_change", 6),
+        ("subscribed", None),
+        ("full_update", 9),
+        ("state_change", 10),
+        ("subscribed", None),
+        ("state_change", 11),
     ]
     assert [s["status"] for s in statuses] == [
-        "unavailable", "resubscribing", "reconnecting", "reconnected", "resubscribing"]
+        "unavailable",
+        "resubscribing",
+        "reconnecting",
+        "reconnected",
+        "resubscribing",
+    ]
     assert statuses[1]["reason"] == "gap" and statuses[4]["reason"] == "new epoch"
     assert statuses[2]["code"] == 1012
 
@@ -95,8 +121,9 @@ async def test_silence_drops_the_connection_and_4401_ends_the_client():
         await socket.wait_closed()
 
     async def signed_out(socket, stop):
-        await socket.send(server_message("error", {"code": "unauthenticated", "message": "no"},
-                                         stream="system"))
+        await socket.send(
+            server_message("error", {"code": "unauthenticated", "message": "no"}, stream="system")
+        )
         await socket.close(4401)
 
     with pytest.raises(SignedOut, match="signed out"):

@@ -50,7 +50,13 @@ async def test_inactive_users_token_is_unauthenticated(connect, owner, token_for
 async def test_session_cookie_authenticates_a_browser(connect, owner, client):
     await client.aforce_login(owner)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    ws = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8080"), (b"host", b"127.0.0.1:8080")])
+    ws = await connect(
+        headers=[
+            (b"cookie", cookie),
+            (b"origin", b"http://127.0.0.1:8080"),
+            (b"host", b"127.0.0.1:8080"),
+        ]
+    )
     await ws.send({"action": "ping"})
     assert (await ws.receive())["type"] == "pong"
 

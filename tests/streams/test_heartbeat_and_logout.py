@@ -19,7 +19,9 @@ class Clock:
 
 
 @override_settings(STREAMS_HEARTBEAT_INTERVAL=20)
-async def test_a_client_silent_for_three_heartbeats_is_closed_with_4408(connect, owner, monkeypatch):
+async def test_a_client_silent_for_three_heartbeats_is_closed_with_4408(
+    connect, owner, monkeypatch
+):
     monkeypatch.setattr(hubs.Hub, "timer", staticmethod(Clock.time))
     quiet = await connect(owner)
     chatty = await connect(owner)
@@ -27,7 +29,7 @@ async def test_a_client_silent_for_three_heartbeats_is_closed_with_4408(connect,
     await chatty.send({"action": "ping"})
     await chatty.receive()
     Clock.now += 11  # quiet: 61 s > 60 s; chatty: 11 s
-    [hub] = [h for h in hubs.local_hubs()]
+    [hub] = list(hubs.local_hubs())
     hub.sweep_once(20)
     assert await quiet.close_code() == 4408
     await chatty.send({"action": "ping"})
@@ -38,7 +40,13 @@ async def test_a_client_silent_for_three_heartbeats_is_closed_with_4408(connect,
 async def test_logging_out_closes_that_browsers_socket_with_4401(connect, owner, client):
     await db(client.force_login)(owner)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    browser = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8080"), (b"host", b"127.0.0.1:8080")])
+    browser = await connect(
+        headers=[
+            (b"cookie", cookie),
+            (b"origin", b"http://127.0.0.1:8080"),
+            (b"host", b"127.0.0.1:8080"),
+        ]
+    )
     script = await connect(owner)
     await db(client.logout)()
     await db(publisher().flush)()

@@ -36,11 +36,26 @@ async def assert_bystander_fine(bystander):
         ('{"action": "subscribe"}', "unknown_stream"),
         ('{"action": "subscribe", "stream": ["state_machines"]}', "unknown_stream"),
         ('{"action": "subscribe", "stream": "state_machines", "params": []}', "invalid_params"),
-        ('{"action": "subscribe", "stream": "state_machines", "params": {"session_id": {"x": 1}}}', "invalid_params"),
-        ('{"action": "subscribe", "stream": "state_machines", "params": {"session_id": true}}', "invalid_params"),
-        ('{"action": "subscribe", "stream": "state_machines", "params": {"session_id": "abc"}}', "invalid_params"),
-        ('{"action": "subscribe", "stream": "state_machines", "params": {"session_id": "999999"}}', "invalid_params"),
-        ('{"action": "subscribe", "stream": "state_machines", "params": {"colour": "red"}}', "invalid_params"),
+        (
+            '{"action": "subscribe", "stream": "state_machines", "params": {"session_id": {"x": 1}}}',
+            "invalid_params",
+        ),
+        (
+            '{"action": "subscribe", "stream": "state_machines", "params": {"session_id": true}}',
+            "invalid_params",
+        ),
+        (
+            '{"action": "subscribe", "stream": "state_machines", "params": {"session_id": "abc"}}',
+            "invalid_params",
+        ),
+        (
+            '{"action": "subscribe", "stream": "state_machines", "params": {"session_id": "999999"}}',
+            "invalid_params",
+        ),
+        (
+            '{"action": "subscribe", "stream": "state_machines", "params": {"colour": "red"}}',
+            "invalid_params",
+        ),
         ('{"action": "unsubscribe", "stream": "state_machines", "params": 5}', "invalid_params"),
         ('{"action": "ping", "request_id": {"nested": true}}', "invalid_params"),
     ],
@@ -59,8 +74,14 @@ async def test_bad_frames_get_their_error_and_the_socket_stays_open(pair, frame,
 
 async def test_errors_name_the_stream_and_echo_request_id(pair):
     hostile, _ = pair
-    await hostile.send({"action": "subscribe", "stream": "state_machines",
-                        "params": {"session_id": "x"}, "request_id": 41})
+    await hostile.send(
+        {
+            "action": "subscribe",
+            "stream": "state_machines",
+            "params": {"session_id": "x"},
+            "request_id": 41,
+        }
+    )
     error = await hostile.receive()
     assert error["stream"] == "state_machines"
     assert error["request_id"] == 41

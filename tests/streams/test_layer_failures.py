@@ -81,8 +81,14 @@ async def test_redis_going_away_closes_sockets_with_1012_and_subscribes_wait(
     assert hub.stats["layer_outages"] == 1
 
     late = await connect(owner)
-    await late.send({"action": "subscribe", "stream": "state_machines",
-                     "params": {"session_id": str(trading_session.pk)}, "request_id": 1})
+    await late.send(
+        {
+            "action": "subscribe",
+            "stream": "state_machines",
+            "params": {"session_id": str(trading_session.pk)},
+            "request_id": 1,
+        }
+    )
     refused = await late.receive()
     assert refused["data"]["code"] == "unavailable" and refused["request_id"] == 1
 
@@ -241,8 +247,13 @@ async def test_a_store_that_is_away_answers_unavailable_not_internal_error(
 
     monkeypatch.setattr(sequence.store(), "current", away)
     client = await connect(owner)
-    await client.send({"action": "subscribe", "stream": "state_machines",
-                       "params": {"session_id": str(trading_session.pk)}})
+    await client.send(
+        {
+            "action": "subscribe",
+            "stream": "state_machines",
+            "params": {"session_id": str(trading_session.pk)},
+        }
+    )
     assert (await client.receive())["type"] == "subscribed"
     error = await client.receive()
     assert error["data"]["code"] == "unavailable"

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live, pytest.
 async def next_of_type(ws, type_, timeout=5):
     while True:
         message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        assert "stream" in message and message["stream"]
+        assert message.get("stream")
         if message["type"] == type_:
             return message
 
@@ -34,7 +34,8 @@ def redis_url():
 @pytest.fixture
 async def instance(trading_session):
     return await database_sync_to_async(StrategyInstance.objects.create)(
-        session=trading_session, strategy="pump", symbol="BTCUSDT")
+        session=trading_session, strategy="pump", symbol="BTCUSDT"
+    )
 
 
 @pytest.fixture
@@ -49,8 +50,15 @@ async def subscriber(owner, trading_session, token_for):
             server.ws_url, additional_headers={"Authorization": f"Token {token}"}, **options
         ) as ws:
             assert (await next_of_type(ws, "welcome"))["stream"] == "system"
-            await ws.send(json.dumps({"action": "subscribe", "stream": "state_machines",
-                                      "params": {"session_id": str(trading_session.pk)}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "action": "subscribe",
+                        "stream": "state_machines",
+                        "params": {"session_id": str(trading_session.pk)},
+                    }
+                )
+            )
             yield ws, await next_of_type(ws, "full_update")
 
     return connect
@@ -67,7 +75,9 @@ async def test_manage_py_transition_reaches_a_client_of_another_process(
 ):
     with Daphne(REDIS_URL=redis_url) as server:
         async with subscriber(server) as (ws, snapshot):
-            result = await run_elsewhere(redis_url, "transition", instance.pk, "monitoring", "--json")
+            result = await run_elsewhere(
+                redis_url, "transition", instance.pk, "monitoring", "--json"
+            )
             committed = time.monotonic()
             change = await next_of_type(ws, "state_change", timeout=1)
             assert time.monotonic() - committed < 1
@@ -86,9 +96,12 @@ async def test_an_idle_period_longer_than_redis_timeouts_loses_nothing(
         async with subscriber(server) as (ws, snapshot):
             await asyncio.sleep(7)
             await run_elsewhere(
-                redis_url, "shell", "-c",
+                redis_url,
+                "shell",
+                "-c",
                 f"from trading.models import StrategyInstance as S; i = S.objects.get(pk={instance.pk})\n"
-                "for state in ('monitoring', 'idle', 'monitoring'): i.transition_to(state)")
+                "for state in ('monitoring', 'idle', 'monitoring'): i.transition_to(state)",
+            )
             changes = [await next_of_type(ws, "state_change", timeout=2) for _ in range(3)]
             assert [c["seq"] for c in changes] == [snapshot["seq"] + n for n in (1, 2, 3)]
 
@@ -107,15 +120,21 @@ async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_u
 ):
     staff_token = await database_sync_to_async(token_for)(staff)
     with Daphne(REDIS_URL=redis_url, STREAMS_MAX_BACKLOG_BYTES=1_000_000) as server:
-        async with subscriber(server, max_size=None) as (fast, _), \
-                subscriber(server, max_size=None, max_queue=1) as (slow, _):
+        async with (
+            subscriber(server, max_size=None) as (fast, _),
+            subscriber(server, max_size=None, max_queue=1) as (slow, _),
+        ):
 
             async def read_all():
                 return [await next_of_type(fast, "state_change", 30) for _ in range(100)]
 
             reading = asyncio.ensure_future(read_all())
             await run_elsewhere(
-                redis_url, "shell", "-c", PUBLISH_BIG_EVENTS.replace("{session}", str(trading_session.pk)))
+                redis_url,
+                "shell",
+                "-c",
+                PUBLISH_BIG_EVENTS.replace("{session}", str(trading_session.pk)),
+            )
             received = await reading
             assert [m["data"]["n"] for m in received] == list(range(100))
             with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -127,6 +146,7 @@ async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_u
             assert closed.value.rcvd is None or closed.value.rcvd.code == 1013
             # The counters are for staff (streams/views.py healthz).
             health = urllib.request.Request(
-                server.url + "/healthz", headers={"Authorization": f"Token {staff_token}"})
+                server.url + "/healthz", headers={"Authorization": f"Token {staff_token}"}
+            )
             with urllib.request.urlopen(health) as reply:
                 assert json.load(reply)["streams"]["slow_clients_closed"] == 1

@@ -39,15 +39,24 @@ def test_the_protocol_page_names_every_message_type_and_error_code():
 
 def test_every_error_class_has_a_typed_code():
     codes = set(typing.get_args(messages.ErrorData.model_fields["code"].annotation))
-    classes = {cls.code for cls in vars(errors).values()
-               if isinstance(cls, type) and issubclass(cls, errors.ProtocolError)
-               and cls is not errors.ProtocolError}
+    classes = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type)
+        and issubclass(cls, errors.ProtocolError)
+        and cls is not errors.ProtocolError
+    }
     assert classes <= codes
 
 
 def test_an_undeclared_field_is_a_schema_bug():
-    event = message("ticker", "market_data", {"symbol": "X", "price": 1, "bid": 1, "ask": 1,
-                                              "volume_24h": 1, "colour": "red"}, seq=1, epoch="e")
+    event = message(
+        "ticker",
+        "market_data",
+        {"symbol": "X", "price": 1, "bid": 1, "ask": 1, "volume_24h": 1, "colour": "red"},
+        seq=1,
+        epoch="e",
+    )
     with pytest.raises(ValidationError, match="colour"):
         messages.validate(event)
 

@@ -11,8 +11,8 @@ from channels.db import database_sync_to_async as db
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import processes
 from tests.streams.test_resume import instance, move, subscribe  # noqa: F401  (fixture)
+from tests.support import processes
 
 OUTSIDER = "203.0.113.9"
 
@@ -48,8 +48,11 @@ async def test_the_streams_activity_shows(connect, owner, trading_session, insta
     await flush()
     await watcher.receive()
     await watcher.receive()
-    assert (await subscribe(watcher, trading_session, since={
-        "seq": snapshot["seq"], "epoch": snapshot["epoch"]}))["data"] == {"recovered": True}
+    assert (
+        await subscribe(
+            watcher, trading_session, since={"seq": snapshot["seq"], "epoch": snapshot["epoch"]}
+        )
+    )["data"] == {"recovered": True}
     during = await scrape(client)
     await watcher.disconnect()
     after = await scrape(client)
@@ -63,8 +66,12 @@ async def test_the_streams_activity_shows(connect, owner, trading_session, insta
     assert grew("streams_deliveries_total", 2) and grew("streams_sent_bytes_total", 1000)
     assert grew("streams_resyncs_total", outcome="recovered")
     assert grew("streams_publish_seconds_count", 2) and grew("streams_snapshot_build_seconds_count")
-    for name in ("streams_gaps_total", "streams_slow_clients_closed_total",
-                 "streams_heartbeat_timeouts_total", "streams_layer_outages_total"):
+    for name in (
+        "streams_gaps_total",
+        "streams_slow_clients_closed_total",
+        "streams_heartbeat_timeouts_total",
+        "streams_layer_outages_total",
+    ):
         assert sample(name) in during
     assert after[sample("streams_connections")] == before[sample("streams_connections")]
     assert after[subscribed] == before.get(subscribed, 0)
@@ -74,24 +81,35 @@ async def test_the_streams_activity_shows(connect, owner, trading_session, insta
 def test_log_entries_and_the_coordinators_ticks_show(client):
     from trading import metrics  # noqa: F401  (the coordinator's, as serve --coordinator has)
 
-    client.post("/api/logs/", {"entries": [{"level": "error", "message": "x"},
-                                           {"level": "debug", "message": "y"}]},
-                content_type="application/json")
+    client.post(
+        "/api/logs/",
+        {"entries": [{"level": "error", "message": "x"}, {"level": "debug", "message": "y"}]},
+        content_type="application/json",
+    )
 
     text = client.get("/metrics").content.decode()
-    for name in ('logs_frontend_entries_total{outcome="accepted"}',
-                 'logs_frontend_entries_total{outcome="dropped"}',
-                 "logs_frontend_throttled_requests_total", "trading_coordinator_tick_seconds_count"):
+    for name in (
+        'logs_frontend_entries_total{outcome="accepted"}',
+        'logs_frontend_entries_total{outcome="dropped"}',
+        "logs_frontend_throttled_requests_total",
+        "trading_coordinator_tick_seconds_count",
+    ):
         assert name in text
 
 
 @override_settings(METRICS_TOKEN="s3cret-token")
 def test_only_the_token_opens_it_from_elsewhere(client):
     assert client.get("/metrics", REMOTE_ADDR=OUTSIDER).status_code == 403
-    assert client.get("/metrics", REMOTE_ADDR=OUTSIDER,
-                      HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
-    assert client.get("/metrics", REMOTE_ADDR=OUTSIDER,
-                      HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+    assert (
+        client.get("/metrics", REMOTE_ADDR=OUTSIDER, HTTP_AUTHORIZATION="Bearer wrong").status_code
+        == 403
+    )
+    assert (
+        client.get(
+            "/metrics", REMOTE_ADDR=OUTSIDER, HTTP_AUTHORIZATION="Bearer s3cret-token"
+        ).status_code
+        == 200
+    )
 
 
 def test_loopback_is_allowed_but_not_through_the_proxy(client):
@@ -129,8 +147,14 @@ def test_processes_sharing_a_directory_are_summed(tmp_path):
     env = processes.env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
 
     def python(code):
-        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=processes.ROOT,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=processes.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 

@@ -13,8 +13,14 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
 
 def liquidation(n):
-    return {"symbol": SYMBOLS[n % 2], "side": "long", "price": 1.5, "quantity": n,
-            "value_usd": 3.0, "timestamp": "2026-11-27T10:00:00.000Z"}
+    return {
+        "symbol": SYMBOLS[n % 2],
+        "side": "long",
+        "price": 1.5,
+        "quantity": n,
+        "value_usd": 3.0,
+        "timestamp": "2026-11-27T10:00:00.000Z",
+    }
 
 
 async def test_a_burst_reaches_every_scope_whole_and_in_order(connect, owner, flush):
@@ -28,8 +34,10 @@ async def test_a_burst_reaches_every_scope_whole_and_in_order(connect, owner, fl
         publish("liquidations", "liquidation", liquidation(n), symbol=SYMBOLS[n % 2])
     await flush()
 
-    for client, expected in ((everything, list(range(count))),
-                             (one_symbol, list(range(0, count, 2)))):
+    for client, expected in (
+        (everything, list(range(count))),
+        (one_symbol, list(range(0, count, 2))),
+    ):
         received = [await client.receive() for _ in expected]
         assert [m["data"]["quantity"] for m in received] == expected
         first = received[0]["seq"]

@@ -21,8 +21,9 @@ class TableModel:
         self.rows, self.seq, self.epoch, self.resyncs = {}, None, None, 0
 
     async def start(self):
-        await self.client.send({"action": "subscribe", "stream": "state_machines",
-                                "params": self.params})
+        await self.client.send(
+            {"action": "subscribe", "stream": "state_machines", "params": self.params}
+        )
 
     async def apply(self, message):
         if message["type"] == "subscribed":
@@ -56,8 +57,10 @@ class TableModel:
 
 @db
 def live_table(session):
-    return {str(i.pk): (i.state, i.version)
-            for i in StrategyInstance.objects.filter(session=session, state__in=states.LIVE)}
+    return {
+        str(i.pk): (i.state, i.version)
+        for i in StrategyInstance.objects.filter(session=session, state__in=states.LIVE)
+    }
 
 
 def shown(model):
@@ -99,7 +102,8 @@ async def watched(connect, owner, trading_session, flush):
     await model.start()
     await model.settle()  # subscribed: the hub has joined the group
     instance = await db(StrategyInstance.objects.create)(
-        session=trading_session, strategy="pump", symbol="A")
+        session=trading_session, strategy="pump", symbol="A"
+    )
     await flush()
     await model.settle()
     return model, instance, groups.stream_group("state_machines", f"session.{trading_session.pk}")
@@ -131,11 +135,14 @@ async def test_a_new_epoch_makes_the_client_resync(watched, trading_session, flu
     assert shown(model) == await live_table(trading_session)
 
 
-async def test_events_during_the_snapshot_are_held_until_after_it(connect, owner, trading_session, monkeypatch):
+async def test_events_during_the_snapshot_are_held_until_after_it(
+    connect, owner, trading_session, monkeypatch
+):
     """An event published while the snapshot is being read comes after the
     full_update (and only if it is newer), never before it."""
     instance = await db(StrategyInstance.objects.create)(
-        session=trading_session, strategy="pump", symbol="A")
+        session=trading_session, strategy="pump", symbol="A"
+    )
     stream = registry.get("state_machines")
     original = stream.snapshot
 
@@ -143,14 +150,21 @@ async def test_events_during_the_snapshot_are_held_until_after_it(connect, owner
         data = original(params)
         StrategyInstance.objects.get(pk=instance.pk).transition_to("monitoring")
         from streams.publish import publisher
+
         publisher().flush()
         return data
 
-    monkeypatch.setitem(registry._streams, "state_machines",
-                        dataclasses.replace(stream, snapshot=slow_snapshot))
+    monkeypatch.setitem(
+        registry._streams, "state_machines", dataclasses.replace(stream, snapshot=slow_snapshot)
+    )
     client = await connect(owner)
-    await client.send({"action": "subscribe", "stream": "state_machines",
-                       "params": {"session_id": str(trading_session.pk)}})
+    await client.send(
+        {
+            "action": "subscribe",
+            "stream": "state_machines",
+            "params": {"session_id": str(trading_session.pk)},
+        }
+    )
     assert (await client.receive())["type"] == "subscribed"
     snapshot = await client.receive()
     assert snapshot["type"] == "full_update"

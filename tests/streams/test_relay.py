@@ -12,13 +12,22 @@ from streams import relay
 
 pytestmark = pytest.mark.django_db
 
-EVENT = {"stream": "state_machines", "type": "state_change", "data": {},
-         "keys": {"session_id": "1"}}
+EVENT = {
+    "stream": "state_machines",
+    "type": "state_change",
+    "data": {},
+    "keys": {"session_id": "1"},
+}
 
 
 def post(client, body, signature, **extra):
-    return client.post(relay.PATH, body, content_type="application/json",
-                       headers={relay.SIGNATURE_HEADER: signature}, **extra)
+    return client.post(
+        relay.PATH,
+        body,
+        content_type="application/json",
+        headers={relay.SIGNATURE_HEADER: signature},
+        **extra,
+    )
 
 
 @override_settings(REDIS_URL=None)

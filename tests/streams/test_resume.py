@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 async def instance(trading_session):
     return await db(StrategyInstance.objects.create)(
-        session=trading_session, strategy="pump", symbol="BTCUSDT")
+        session=trading_session, strategy="pump", symbol="BTCUSDT"
+    )
 
 
 def move(instance, count):
@@ -29,8 +30,11 @@ def move(instance, count):
 
 
 async def subscribe(client, session, since=None, request_id=None):
-    frame = {"action": "subscribe", "stream": "state_machines",
-             "params": {"session_id": str(session.pk)}}
+    frame = {
+        "action": "subscribe",
+        "stream": "state_machines",
+        "params": {"session_id": str(session.pk)},
+    }
     if since is not None:
         frame["since"] = since
     if request_id is not None:
@@ -65,7 +69,9 @@ async def test_a_client_that_comes_back_gets_exactly_what_it_missed_then_live_ev
     await writing
     assert [m["seq"] for m in received] == list(range(position["seq"] + 1, position["seq"] + 11))
     assert all(m["type"] == "state_change" and m["epoch"] == snapshot["epoch"] for m in received)
-    assert [m["data"]["version"] for m in received] == sorted({m["data"]["version"] for m in received})
+    assert [m["data"]["version"] for m in received] == sorted(
+        {m["data"]["version"] for m in received}
+    )
     assert await back.nothing(0.3)
 
 
@@ -74,8 +80,9 @@ async def test_a_client_with_nothing_missed_is_recovered_with_no_events(
 ):
     client = await connect(owner)
     snapshot = await client.subscribe(params={"session_id": str(trading_session.pk)})
-    again = await subscribe(client, trading_session,
-                            since={"seq": snapshot["seq"], "epoch": snapshot["epoch"]})
+    again = await subscribe(
+        client, trading_session, since={"seq": snapshot["seq"], "epoch": snapshot["epoch"]}
+    )
     assert again["data"] == {"recovered": True}
     assert await client.nothing(0.3)
 
@@ -83,11 +90,14 @@ async def test_a_client_with_nothing_missed_is_recovered_with_no_events(
 async def test_a_new_epoch_means_a_snapshot(connect, owner, trading_session, instance):
     client = await connect(owner)
     snapshot = await client.subscribe(params={"session_id": str(trading_session.pk)})
-    reply = await subscribe(client, trading_session, since={"seq": snapshot["seq"], "epoch": "gone"})
+    reply = await subscribe(
+        client, trading_session, since={"seq": snapshot["seq"], "epoch": "gone"}
+    )
     assert reply["data"] == {"recovered": False}
     full = await client.receive()
     assert full["type"] == "full_update" and [i["id"] for i in full["data"]["instances"]] == [
-        str(instance.pk)]
+        str(instance.pk)
+    ]
 
 
 async def test_a_gap_the_history_no_longer_covers_means_a_snapshot(
@@ -109,9 +119,11 @@ async def test_a_gap_the_history_no_longer_covers_means_a_snapshot(
         await server.aclose()
     else:
         store._history[group] = deque(
-            entry for entry in store._history[group] if entry[0] != snapshot["seq"] + 1)
-    reply = await subscribe(client, trading_session,
-                            since={"seq": snapshot["seq"], "epoch": snapshot["epoch"]})
+            entry for entry in store._history[group] if entry[0] != snapshot["seq"] + 1
+        )
+    reply = await subscribe(
+        client, trading_session, since={"seq": snapshot["seq"], "epoch": snapshot["epoch"]}
+    )
     assert reply["data"] == {"recovered": False}
     full = await client.receive()
     assert full["type"] == "full_update" and full["seq"] == snapshot["seq"] + 3
@@ -121,16 +133,25 @@ async def test_a_counter_that_restarted_means_a_snapshot(connect, owner, trading
     client = await connect(owner)
     snapshot = await client.subscribe(params={"session_id": str(trading_session.pk)})
     await restart_counter(groups.stream_group("state_machines", f"session.{trading_session.pk}"))
-    reply = await subscribe(client, trading_session,
-                            since={"seq": snapshot["seq"], "epoch": snapshot["epoch"]})
+    reply = await subscribe(
+        client, trading_session, since={"seq": snapshot["seq"], "epoch": snapshot["epoch"]}
+    )
     assert reply["data"] == {"recovered": False}
     assert (await client.receive())["type"] == "full_update"
 
 
-@pytest.mark.parametrize("since", [
-    {"seq": -1, "epoch": "e"}, {"seq": "3", "epoch": "e"}, {"seq": 3}, {"seq": True, "epoch": "e"},
-    {"seq": 3, "epoch": ""}, [3, "e"], "3",
-])
+@pytest.mark.parametrize(
+    "since",
+    [
+        {"seq": -1, "epoch": "e"},
+        {"seq": "3", "epoch": "e"},
+        {"seq": 3},
+        {"seq": True, "epoch": "e"},
+        {"seq": 3, "epoch": ""},
+        [3, "e"],
+        "3",
+    ],
+)
 async def test_a_malformed_since_is_invalid_params(connect, owner, trading_session, since):
     client = await connect(owner)
     reply = await subscribe(client, trading_session, since=since)

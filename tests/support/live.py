@@ -35,8 +35,17 @@ class Daphne:
         self.output = None
 
     def argv(self):
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                *self.options, "config.asgi:application"]
+        return [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            *self.options,
+            "config.asgi:application",
+        ]
 
     @property
     def url(self):
@@ -48,11 +57,17 @@ class Daphne:
 
     def start(self, timeout=20):
         if self.output is None:
-            self.output = open(self.log_path, "a+") if self.log_path else tempfile.TemporaryFile("w+")
+            self.output = (
+                open(self.log_path, "a+") if self.log_path else tempfile.TemporaryFile("w+")
+            )
         started_at = self.output.seek(0, 2)
         self.process = subprocess.Popen(
-            self.argv(), env=processes.env(**self.env), cwd=processes.ROOT,
-            stdout=self.output, stderr=subprocess.STDOUT, text=True,
+            self.argv(),
+            env=processes.env(**self.env),
+            cwd=processes.ROOT,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

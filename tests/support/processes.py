@@ -45,5 +45,9 @@ def manage(*args, timeout=60, **extra_env):
     """Run `manage.py ARGS` in a child process; returns CompletedProcess."""
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *map(str, args)],
-        env=env(**extra_env), cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env=env(**extra_env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

@@ -48,9 +48,19 @@ class RedisServer:
 
     def argv(self):
         argv = [
-            BINARY, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.directory), "--daemonize", "no", "--save", "",
-            "--logfile", str(self.log_path),
+            BINARY,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--daemonize",
+            "no",
+            "--save",
+            "",
+            "--logfile",
+            str(self.log_path),
         ]
         if self.aof:
             argv += ["--appendonly", "yes", "--appendfsync", "always"]

@@ -24,6 +24,7 @@ an event loop) while the clients keep reading.
 """
 
 import asyncio
+import contextlib
 import json
 import random
 import threading
@@ -40,8 +41,18 @@ class StreamClient:
     """One connection's worth of a protocol-following client for one
     subscription (`stream`, `params`)."""
 
-    def __init__(self, name, url, token, stream="state_machines", params=None,
-                 backoff_base=0.5, backoff_cap=2.0, connect_timeout=5, resume=False):
+    def __init__(
+        self,
+        name,
+        url,
+        token,
+        stream="state_machines",
+        params=None,
+        backoff_base=0.5,
+        backoff_cap=2.0,
+        connect_timeout=5,
+        resume=False,
+    ):
         self.name = name
         self.url = url
         self.token = token
@@ -81,7 +92,7 @@ class StreamClient:
 
     def backoff(self):
         """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-        delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** self._attempt))
+        delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**self._attempt))
         self._attempt += 1
         return delay
 
@@ -90,8 +101,11 @@ class StreamClient:
             code = None
             try:
                 async with websockets.connect(
-                    self.url, additional_headers={"Authorization": f"Token {self.token}"},
-                    open_timeout=self.connect_timeout, close_timeout=1, max_size=None,
+                    self.url,
+                    additional_headers={"Authorization": f"Token {self.token}"},
+                    open_timeout=self.connect_timeout,
+                    close_timeout=1,
+                    max_size=None,
                 ) as ws:
                     self._ws = ws
                     self.connects += 1
@@ -153,8 +167,12 @@ class StreamClient:
         """(Re)subscribe: the table stays as it is until the `full_update`."""
         self.resyncing = True
         self._request += 1
-        frame = {"action": "subscribe", "stream": self.stream, "params": self.params,
-                 "request_id": f"{self.name}-{self._request}"}
+        frame = {
+            "action": "subscribe",
+            "stream": self.stream,
+            "params": self.params,
+            "request_id": f"{self.name}-{self._request}",
+        }
         if self.resume and self.seq is not None:
             frame["since"] = {"seq": self.seq, "epoch": self.epoch}
         self._frame = frame
@@ -172,10 +190,8 @@ class StreamClient:
     async def _retry_later(self, frame):
         await asyncio.sleep(self.backoff())
         if self._ws is not None and frame is self._frame:
-            try:
+            with contextlib.suppress(websockets.ConnectionClosed):
                 await self._ws.send(json.dumps(frame))
-            except websockets.ConnectionClosed:
-                pass
 
     def handle(self, message):
         type_ = message.get("type")
@@ -205,8 +221,9 @@ class StreamClient:
         self.note(f"error {code}: {data.get('message')}")
 
     def _subscribed(self, message):
-        if (message.get("data") or {}).get("recovered") and \
-                message.get("request_id") == self._frame.get("request_id"):
+        if (message.get("data") or {}).get("recovered") and message.get(
+            "request_id"
+        ) == self._frame.get("request_id"):
             # The server replays what we missed after self.seq: go on
             # applying from there, table untouched.
             self.resyncing = False
@@ -224,7 +241,9 @@ class StreamClient:
         self.resyncing = False
         self.snapshots += 1
         self._attempt = 0
-        self.note(f"full_update seq={message['seq']} epoch={message['epoch']} rows={len(instances)}")
+        self.note(
+            f"full_update seq={message['seq']} epoch={message['epoch']} rows={len(instances)}"
+        )
         self.synced.set()
 
     def _event(self, message):
@@ -267,8 +286,10 @@ class Fleet:
 
     def call(self, function, timeout=10):
         """Run `function()` on the fleet's loop and return its result."""
+
         async def wrapper():
             return function()
+
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(timeout)
 
     def start(self, timeout=20):

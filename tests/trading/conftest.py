@@ -27,7 +27,9 @@ class ScriptedFeed(Feed):
 
     def batches(self):
         for number, quotes in enumerate(self.ticks):
-            yield Batch(self.start + number * self.interval, tuple(Quote(*quote) for quote in quotes))
+            yield Batch(
+                self.start + number * self.interval, tuple(Quote(*quote) for quote in quotes)
+            )
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ def instances(trading_session):
 
 
 def test_changelist_filters_and_search(admin_client, instances):
-    reply = admin_client.get("/admin/trading/strategyinstance/", {"state__exact": "idle", "q": "ETH"})
+    reply = admin_client.get(
+        "/admin/trading/strategyinstance/", {"state__exact": "idle", "q": "ETH"}
+    )
     assert reply.status_code == 200
     assert b"ETHUSDT" in reply.content and b"BTCUSDT" not in reply.content
 

@@ -27,7 +27,9 @@ def run_json(*args):
 def test_create_session_start_transition_stop_and_list(owner):
     session = run_json("create_session", "Morning", "--owner", owner.username)
     assert session["name"] == "Morning" and session["owner"] == owner.username
-    instance = run_json("start_instance", session["id"], "--strategy", "pump", "--symbol", "btcusdt")
+    instance = run_json(
+        "start_instance", session["id"], "--strategy", "pump", "--symbol", "btcusdt"
+    )
     assert instance["state"] == "idle" and instance["version"] == 1
     assert instance["symbol"] == "BTCUSDT"
     moved = run_json("transition", instance["id"], "monitoring", "--reason", "open")
@@ -36,7 +38,9 @@ def test_create_session_start_transition_stop_and_list(owner):
     assert (stopped["state"], stopped["version"]) == ("stopped", 3)
     listed = run_json("list_instances", "--session", session["id"])
     assert [(i["id"], i["state"]) for i in listed["instances"]] == [(instance["id"], "stopped")]
-    history = StrategyInstance.objects.get(pk=instance["id"]).transitions.values_list("reason", flat=True)
+    history = StrategyInstance.objects.get(pk=instance["id"]).transitions.values_list(
+        "reason", flat=True
+    )
     assert "open" in history
 
 
@@ -45,21 +49,29 @@ def test_human_output_is_one_readable_line(trading_session):
     assert line.startswith("instance ") and "ETHUSDT" in line and "idle" in line
 
 
-@pytest.mark.parametrize("args, message", [
-    (("create_session", "x", "--owner", "nobody"), "no user named 'nobody'"),
-    (("start_instance", "999", "--strategy", "pump", "--symbol", "BTC"), "no trading session with id '999'"),
-    (("transition", "999", "idle"), "no strategy instance with id '999'"),
-    (("transition", "abc", "idle"), "no strategy instance with id 'abc'"),
-    (("stop_instance", "999"), "no strategy instance"),
-    (("list_instances", "--session", "999"), "no trading session"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("create_session", "x", "--owner", "nobody"), "no user named 'nobody'"),
+        (
+            ("start_instance", "999", "--strategy", "pump", "--symbol", "BTC"),
+            "no trading session with id '999'",
+        ),
+        (("transition", "999", "idle"), "no strategy instance with id '999'"),
+        (("transition", "abc", "idle"), "no strategy instance with id 'abc'"),
+        (("stop_instance", "999"), "no strategy instance"),
+        (("list_instances", "--session", "999"), "no trading session"),
+    ],
+)
 def test_unknown_ids_and_users_are_clear_errors(db, args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)
 
 
 def test_illegal_transition_is_a_clear_error(trading_session):
-    instance = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="BTC")
+    instance = StrategyInstance.objects.create(
+        session=trading_session, strategy="pump", symbol="BTC"
+    )
     with pytest.raises(CommandError, match="illegal transition idle -> in_position"):
         run("transition", instance.pk, "in_position")
     with pytest.raises(CommandError, match="unknown state 'flying'"):

@@ -17,8 +17,18 @@ async def test_serve_prints_no_debug_lines_by_default(owner, trading_session, to
     token = await db(token_for)(owner)
     params = {"session_id": str(trading_session.pk)}
     # As `make run` starts it: DEBUG on, the in-memory layer.
-    with Serve("--coordinator", "--session", trading_session.pk, "--seed", 3, "--speed", 20,
-               DEBUG="1", REDIS_URL="", LOG_LEVEL="") as server:
+    with Serve(
+        "--coordinator",
+        "--session",
+        trading_session.pk,
+        "--seed",
+        3,
+        "--speed",
+        20,
+        DEBUG="1",
+        REDIS_URL="",
+        LOG_LEVEL="",
+    ) as server:
         await tail(server.ws_url, token, "state_machines", params, count=4)
         code, out = await asyncio.to_thread(server.stop)
 

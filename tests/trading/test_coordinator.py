@@ -6,20 +6,31 @@ import threading
 import pytest
 from django.db.models import QuerySet
 
+from trading.coordinator import Coordinator
 from trading.instances import states
 from trading.market import store as market_store
-from trading.coordinator import Coordinator
 from trading.market.feeds.sim import SimulatedFeed
 from trading.models import StateTransition, StrategyInstance, TradingSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CYCLE = ["idle", "monitoring", "signal_detected", "entering", "in_position", "exiting", "monitoring"]
+CYCLE = [
+    "idle",
+    "monitoring",
+    "signal_detected",
+    "entering",
+    "in_position",
+    "exiting",
+    "monitoring",
+]
 
 
 def transitions(instance):
-    return list(StateTransition.objects.filter(instance=instance).order_by("id")
-                .values_list("to_state", "reason"))
+    return list(
+        StateTransition.objects.filter(instance=instance)
+        .order_by("id")
+        .values_list("to_state", "reason")
+    )
 
 
 def run_until_cycle_done(coordinator, instance, limit=600):
@@ -37,14 +48,17 @@ def run_until_cycle_done(coordinator, instance, limit=600):
 
 def test_the_seeded_feed_drives_an_instance_through_a_full_trade(trading_session):
     instance = StrategyInstance.objects.create(
-        session=trading_session, strategy="pump", symbol="SOLUSDT")
+        session=trading_session, strategy="pump", symbol="SOLUSDT"
+    )
     coordinator = Coordinator(SimulatedFeed(["SOLUSDT"], seed=3), [trading_session.pk], speed=0)
     seen = run_until_cycle_done(coordinator, instance)
 
     assert [state for state, _ in transitions(instance)] == CYCLE
     assert transitions(instance)[2:] == [
-        ("signal_detected", "entry: pump_score 63.71 >= 60; change_1m_pct 1.685 >= 1.5; "
-                            "volume_ratio 6.1 >= 3"),
+        (
+            "signal_detected",
+            "entry: pump_score 63.71 >= 60; change_1m_pct 1.685 >= 1.5; volume_ratio 6.1 >= 3",
+        ),
         ("entering", "buy order placed at 152.972"),
         ("in_position", "filled at 153.514"),
         ("exiting", "exit: take_profit 2.199 >= 2"),
@@ -67,7 +81,9 @@ def test_the_seeded_feed_drives_an_instance_through_a_full_trade(trading_session
     assert [c["name"] for c in conditions] == ["pump_score", "change_1m_pct", "volume_ratio"]
     signals = market_store.store().recent(f"signals.{trading_session.pk}")
     assert [(s["instance_id"], s["side"]) for s in signals] == [
-        (str(instance.pk), "sell"), (str(instance.pk), "buy")]
+        (str(instance.pk), "sell"),
+        (str(instance.pk), "buy"),
+    ]
     assert signals[1]["price"] == 152.588  # the signal's tick; the order went out at the next
     assert (signals[0]["price"] / 153.514 - 1) * 100 == pytest.approx(2.199, abs=0.0005)
     assert signals[0]["reason"] == "exit: take_profit 2.199 >= 2"
@@ -75,10 +91,16 @@ def test_the_seeded_feed_drives_an_instance_through_a_full_trade(trading_session
 
 def test_a_scripted_pump_enters_and_a_fall_stops_it_out(trading_session, scripted):
     instance = StrategyInstance.objects.create(
-        session=trading_session, strategy="pump", symbol="XUSDT")
+        session=trading_session, strategy="pump", symbol="XUSDT"
+    )
     flat = [[("XUSDT", 100.0, 10.0)]] * 5
-    feed = scripted(flat + [[("XUSDT", p, v)] for p, v in (
-        (102.0, 50.0), (103.0, 10.0), (104.0, 10.0), (102.5, 10.0), (102.0, 10.0))])
+    feed = scripted(
+        flat
+        + [
+            [("XUSDT", p, v)]
+            for p, v in ((102.0, 50.0), (103.0, 10.0), (104.0, 10.0), (102.5, 10.0), (102.0, 10.0))
+        ]
+    )
     coordinator = Coordinator(feed, [trading_session.pk], speed=0)
     after = []
     for batch in feed.batches():
@@ -87,8 +109,17 @@ def test_a_scripted_pump_enters_and_a_fall_stops_it_out(trading_session, scripte
         after.append((instance.state, instance.conditions))
 
     assert [state for state, _ in after] == [
-        "monitoring", "monitoring", "monitoring", "monitoring", "monitoring",
-        "signal_detected", "entering", "in_position", "exiting", "monitoring"]
+        "monitoring",
+        "monitoring",
+        "monitoring",
+        "monitoring",
+        "monitoring",
+        "signal_detected",
+        "entering",
+        "in_position",
+        "exiting",
+        "monitoring",
+    ]
     assert after[5][1] == [
         {"name": "pump_score", "value": 70.0, "threshold": 60.0, "progress": 1.0, "met": True},
         {"name": "change_1m_pct", "value": 2.0, "threshold": 1.5, "progress": 1.0, "met": True},
@@ -112,7 +143,8 @@ def test_a_scripted_pump_enters_and_a_fall_stops_it_out(trading_session, scripte
 
 def test_a_position_held_too_long_times_out(trading_session, scripted):
     instance = StrategyInstance.objects.create(
-        session=trading_session, strategy="pump", symbol="XUSDT", params={"max_hold_seconds": 3})
+        session=trading_session, strategy="pump", symbol="XUSDT", params={"max_hold_seconds": 3}
+    )
     instance.transition_to("monitoring")
     instance.transition_to("signal_detected")
     instance.transition_to("entering")
@@ -120,13 +152,18 @@ def test_a_position_held_too_long_times_out(trading_session, scripted):
     coordinator = Coordinator(feed, [trading_session.pk], speed=0)
     coordinator.run()
     assert [state for state, _ in transitions(instance)][-4:] == [
-        "in_position", "exiting", "monitoring", "idle"]
+        "in_position",
+        "exiting",
+        "monitoring",
+        "idle",
+    ]
     assert transitions(instance)[-3][1] == "exit: timeout 3 >= 3"
 
 
 def test_condition_progress_is_written_at_most_every_few_feed_seconds(trading_session, scripted):
     instance = StrategyInstance.objects.create(
-        session=trading_session, strategy="pump", symbol="XUSDT")
+        session=trading_session, strategy="pump", symbol="XUSDT"
+    )
     feed = scripted([[("XUSDT", 100.0 + n / 10, 10.0)] for n in range(11)])
     coordinator = Coordinator(feed, [trading_session.pk], speed=0, conditions_every=2.0)
     for batch in feed.batches():
@@ -139,29 +176,43 @@ def test_condition_progress_is_written_at_most_every_few_feed_seconds(trading_se
 def test_stopping_leaves_no_instance_halfway(trading_session):
     def make(*path, **fields):
         instance = StrategyInstance.objects.create(
-            session=trading_session, strategy="pump", symbol="BTCUSDT", **fields)
+            session=trading_session, strategy="pump", symbol="BTCUSDT", **fields
+        )
         for state in path:
             instance.transition_to(state)
         return instance
 
     entering = make("monitoring", "signal_detected", "entering")
     position = {"side": "long", "entry_price": 100.0, "opened_at": 0.0}
-    exiting = make("monitoring", "signal_detected", "entering", "in_position", "exiting",
-                   params={"position": position})
-    holding = make("monitoring", "signal_detected", "entering", "in_position",
-                   params={"position": position})
+    exiting = make(
+        "monitoring",
+        "signal_detected",
+        "entering",
+        "in_position",
+        "exiting",
+        params={"position": position},
+    )
+    holding = make(
+        "monitoring", "signal_detected", "entering", "in_position", params={"position": position}
+    )
     failed = make("error")
     counts = Coordinator(SimulatedFeed([]), [trading_session.pk]).settle()
 
     for instance in (entering, exiting, holding, failed):
         instance.refresh_from_db()
     assert (entering.state, exiting.state, holding.state, failed.state) == (
-        "idle", "idle", "in_position", "error")
+        "idle",
+        "idle",
+        "in_position",
+        "error",
+    )
     assert "position" not in exiting.params and holding.params["position"] == position
     assert entering.conditions == []
     assert counts == {"idle": 2, "in_position": 1, "error": 1}
     assert transitions(exiting)[-2:] == [
-        ("monitoring", "coordinator stopping: position closed"), ("idle", "coordinator stopped")]
+        ("monitoring", "coordinator stopping: position closed"),
+        ("idle", "coordinator stopped"),
+    ]
 
 
 def test_a_run_stops_when_the_flag_is_set_and_says_so(trading_session):
@@ -182,12 +233,15 @@ def test_a_run_stops_when_the_flag_is_set_and_says_so(trading_session):
 
 
 def test_an_unknown_strategy_or_bad_params_put_the_instance_in_error(trading_session, scripted):
-    unknown = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="XUSDT")
+    unknown = StrategyInstance.objects.create(
+        session=trading_session, strategy="pump", symbol="XUSDT"
+    )
     # A row whose strategy module has since been removed: written behind the
     # write path, which refuses unregistered names.
     QuerySet(StrategyInstance).filter(pk=unknown.pk).update(strategy="martingale")
     bad = StrategyInstance.objects.create(
-        session=trading_session, strategy="pump", symbol="XUSDT", params={"stop_loss_pct": "x"})
+        session=trading_session, strategy="pump", symbol="XUSDT", params={"stop_loss_pct": "x"}
+    )
     feed = scripted([[("XUSDT", 1.0, 1.0)]])
     Coordinator(feed, speed=0).step(next(feed.batches()))
     unknown.refresh_from_db()
@@ -197,21 +251,28 @@ def test_an_unknown_strategy_or_bad_params_put_the_instance_in_error(trading_ses
     assert "param stop_loss_pct must be a number" in transitions(bad)[-1][1]
 
 
-def test_paused_sessions_and_other_sessions_are_left_alone(trading_session, other_session, scripted):
+def test_paused_sessions_and_other_sessions_are_left_alone(
+    trading_session, other_session, scripted
+):
     mine = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="XUSDT")
     theirs = StrategyInstance.objects.create(session=other_session, strategy="pump", symbol="XUSDT")
-    paused = TradingSession.objects.create(name="p", owner=trading_session.owner,
-                                           status=TradingSession.Status.PAUSED)
+    paused = TradingSession.objects.create(
+        name="p", owner=trading_session.owner, status=TradingSession.Status.PAUSED
+    )
     resting = StrategyInstance.objects.create(session=paused, strategy="pump", symbol="XUSDT")
     feed = scripted([[("XUSDT", 1.0, 1.0)]])
     Coordinator(feed, [trading_session.pk, paused.pk], speed=0).step(next(feed.batches()))
     assert [StrategyInstance.objects.get(pk=i.pk).state for i in (mine, theirs, resting)] == [
-        "monitoring", "idle", "idle"]
+        "monitoring",
+        "idle",
+        "idle",
+    ]
 
 
 def test_a_change_made_meanwhile_is_not_overwritten(trading_session, scripted, monkeypatch):
     instance = StrategyInstance.objects.create(
-        session=trading_session, strategy="pump", symbol="XUSDT")
+        session=trading_session, strategy="pump", symbol="XUSDT"
+    )
     coordinator = Coordinator(scripted([]), speed=0)
     stale = list(coordinator.runnable())
     StrategyInstance.objects.get(pk=instance.pk).transition_to("stopped", "operator")

@@ -66,7 +66,9 @@ def test_a_row_changed_meanwhile_is_left_and_the_rest_of_the_tick_lands(
     assert (rows[edited.pk].state, rows[edited.pk].version) == ("idle", 2)
     assert rows[edited.pk].params == {"take_profit_pct": 5}
     assert [(rows[pk].state, rows[pk].version) for pk in (first.pk, last.pk)] == [
-        ("monitoring", 2), ("monitoring", 2)]
+        ("monitoring", 2),
+        ("monitoring", 2),
+    ]
     [message] = [r.getMessage() for r in caplog.records if "changed meanwhile" in r.getMessage()]
     assert f"instance {edited.pk} is state idle, version 2, not state idle, version 1" in message
 
@@ -76,19 +78,25 @@ def test_apply_many_refuses_illegal_moves_and_gone_rows_one_by_one(trading_sessi
     gone = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="X").pk
     StrategyInstance.objects.get(pk=gone).delete()
     applied = StrategyInstance.objects.apply_many(
-        {moving.pk: {"state": "monitoring"}, stuck.pk: {"state": "in_position"},
-         gone: {"state": "monitoring"}},
+        {
+            moving.pk: {"state": "monitoring"},
+            stuck.pk: {"state": "in_position"},
+            gone: {"state": "monitoring"},
+        },
         {pk: {"state": "idle", "version": 1} for pk in (moving.pk, stuck.pk, gone)},
         {moving.pk: "test"},
     )
     assert [(row.pk, row.state, row.version) for row in applied.updated] == [
-        (moving.pk, "monitoring", 2)]
+        (moving.pk, "monitoring", 2)
+    ]
     assert "illegal transition idle -> in_position" in str(applied.refused[stuck.pk])
     assert isinstance(applied.refused[gone], TransitionConflict)
     assert "is gone" in str(applied.refused[gone])
-    assert list(StateTransition.objects.filter(instance=moving.pk).values_list(
-        "from_state", "to_state", "version", "reason")) == [("idle", "monitoring", 2, "test"),
-                                                          ("", "idle", 1, "created")]
+    assert list(
+        StateTransition.objects.filter(instance=moving.pk).values_list(
+            "from_state", "to_state", "version", "reason"
+        )
+    ) == [("idle", "monitoring", 2, "test"), ("", "idle", 1, "created")]
 
 
 @db
@@ -126,10 +134,12 @@ async def test_every_move_of_a_tick_is_announced_after_commit_with_contiguous_ve
     events = [await client.receive_type("state_change") for _ in range(2 * count)]
     await client.nothing()
     assert [event["seq"] for event in events] == list(
-        range(snapshot["seq"] + 1, snapshot["seq"] + 1 + 2 * count))
+        range(snapshot["seq"] + 1, snapshot["seq"] + 1 + 2 * count)
+    )
     seen = {}
     for event in events:
         seen.setdefault(int(event["data"]["id"]), []).append(
-            (event["data"]["version"], event["data"]["state"]))
+            (event["data"]["version"], event["data"]["state"])
+        )
     assert seen == {pk: [(2, "monitoring"), (3, "idle")] for pk in pks}
     assert published_inside_a_transaction and not any(published_inside_a_transaction)

@@ -8,8 +8,8 @@ import pytest
 from django.db import OperationalError, connection, connections
 
 from tests.support import services
-from trading.instances import states
 from trading.coordinator import Coordinator
+from trading.instances import states
 from trading.market.feeds.sim import SimulatedFeed
 from trading.models import StateTransition, StrategyInstance
 
@@ -30,6 +30,8 @@ def backends():
     with connection.cursor() as cursor:
         cursor.execute(BACKENDS)
         return [pid for (pid,) in cursor.fetchall()]
+
+
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT")
 
 
@@ -60,7 +62,8 @@ def test_killed_database_connections_cost_ticks_not_the_coordinator(trading_sess
     for symbol in SYMBOLS:
         StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol=symbol)
     coordinator = CountingCoordinator(
-        SimulatedFeed(SYMBOLS, seed=3), [trading_session.pk], speed=100)
+        SimulatedFeed(SYMBOLS, seed=3), [trading_session.pk], speed=100
+    )
     coordinator.database_pause = 0.2
     stop, outcome = threading.Event(), {}
 
@@ -78,7 +81,7 @@ def test_killed_database_connections_cost_ticks_not_the_coordinator(trading_sess
     try:
         for _ in range(4):
             ticked = coordinator.done
-            wait_for(lambda: coordinator.done >= ticked + 10 or not thread.is_alive())
+            wait_for(lambda t=ticked: coordinator.done >= t + 10 or not thread.is_alive())
             with connection.cursor() as cursor:
                 cursor.execute(KILL_NEW_BACKENDS, [spared])
         ticked = coordinator.done
@@ -99,8 +102,9 @@ def test_killed_database_connections_cost_ticks_not_the_coordinator(trading_sess
 
 
 @pytest.mark.parametrize("failures, settled", [(2, True), (3, False)])
-def test_settling_is_retried_while_the_database_is_lost(trading_session, monkeypatch,
-                                                        failures, settled):
+def test_settling_is_retried_while_the_database_is_lost(
+    trading_session, monkeypatch, failures, settled
+):
     coordinator = Coordinator(SimulatedFeed(SYMBOLS, seed=3), [trading_session.pk], speed=0)
     coordinator.database_pause = 0
     settle, calls = coordinator.settle, []

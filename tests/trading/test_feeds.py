@@ -23,19 +23,27 @@ def first(feed, ticks):
 
 def test_a_seed_gives_the_same_market():
     assert first(SimulatedFeed(["BTCUSDT", "ETHUSDT"], seed=3), 200) == first(
-        SimulatedFeed(["BTCUSDT", "ETHUSDT"], seed=3), 200)
-    assert first(SimulatedFeed(["BTCUSDT"], seed=3), 50) != first(SimulatedFeed(["BTCUSDT"], seed=4), 50)
+        SimulatedFeed(["BTCUSDT", "ETHUSDT"], seed=3), 200
+    )
+    assert first(SimulatedFeed(["BTCUSDT"], seed=3), 50) != first(
+        SimulatedFeed(["BTCUSDT"], seed=4), 50
+    )
 
 
 def test_a_symbols_path_does_not_depend_on_the_others():
     alone = [batch.quotes[0] for batch in first(SimulatedFeed(["SOLUSDT"], seed=9), 100)]
-    beside = [batch.quotes[1] for batch in first(SimulatedFeed(["BTCUSDT", "SOLUSDT"], seed=9), 100)]
+    beside = [
+        batch.quotes[1] for batch in first(SimulatedFeed(["BTCUSDT", "SOLUSDT"], seed=9), 100)
+    ]
     assert alone == beside
 
 
 def test_the_simulation_has_pumps_and_liquidation_cascades():
-    quotes = [q for batch in first(SimulatedFeed(["BTCUSDT", "ETHUSDT", "SOLUSDT"], seed=7), 600)
-              for q in batch.quotes]
+    quotes = [
+        q
+        for batch in first(SimulatedFeed(["BTCUSDT", "ETHUSDT", "SOLUSDT"], seed=7), 600)
+        for q in batch.quotes
+    ]
     sides = {q.liquidation.side for q in quotes if q.liquidation}
     assert sides == {"long", "short"}
     volumes = [q.volume * q.price for q in quotes]
@@ -75,18 +83,25 @@ def test_iso_timestamps_and_a_short_header_are_fine(tmp_path):
 
 
 def test_a_bad_row_is_named_counted_and_skipped(tmp_path, caplog):
-    path = write(tmp_path, GOOD + "\n".join([
-        "1,BTCUSDT,100,2,,",          # line 2: fine
-        "2,BTCUSDT,abc,2,,",          # line 3: price
-        "3,BTCUSDT,100,2,sideways,1",  # line 4: side
-        "4,BTCUSDT,100",              # line 5: too few fields
-        "5,BTCUSDT,100,2,,,extra",    # line 6: too many
-        "0.5,BTCUSDT,100,2,,",        # line 7: back in time
-        "6,???,100,2,,",              # line 8: symbol
-        "7,BTCUSDT,-1,2,,",           # line 9: negative price
-        "8,BTCUSDT,100,2,long,",      # line 10: side without quantity
-        "9,BTCUSDT,101,2,,",          # line 11: fine
-    ]) + "\n")
+    path = write(
+        tmp_path,
+        GOOD
+        + "\n".join(
+            [
+                "1,BTCUSDT,100,2,,",  # line 2: fine
+                "2,BTCUSDT,abc,2,,",  # line 3: price
+                "3,BTCUSDT,100,2,sideways,1",  # line 4: side
+                "4,BTCUSDT,100",  # line 5: too few fields
+                "5,BTCUSDT,100,2,,,extra",  # line 6: too many
+                "0.5,BTCUSDT,100,2,,",  # line 7: back in time
+                "6,???,100,2,,",  # line 8: symbol
+                "7,BTCUSDT,-1,2,,",  # line 9: negative price
+                "8,BTCUSDT,100,2,long,",  # line 10: side without quantity
+                "9,BTCUSDT,101,2,,",  # line 11: fine
+            ]
+        )
+        + "\n",
+    )
     feed = CsvReplayFeed(path)
     with caplog.at_level(logging.WARNING, logger="trading.market.feeds.replay"):
         ticks = first(feed, 100)
@@ -98,12 +113,15 @@ def test_a_bad_row_is_named_counted_and_skipped(tmp_path, caplog):
     assert any("line 7: timestamp goes back in time" in line for line in lines)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "empty file"),
-    ("time,sym,price\n1,BTCUSDT,1\n", "missing timestamp, symbol, volume; unknown time, sym"),
-    (GOOD + "x,y,z,w,,\n", r"no valid data rows \(1 bad\)"),
-    (GOOD, r"no valid data rows \(0 bad\)"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty file"),
+        ("time,sym,price\n1,BTCUSDT,1\n", "missing timestamp, symbol, volume; unknown time, sym"),
+        (GOOD + "x,y,z,w,,\n", r"no valid data rows \(1 bad\)"),
+        (GOOD, r"no valid data rows \(0 bad\)"),
+    ],
+)
 def test_a_file_that_cannot_be_replayed_fails_before_anything_starts(tmp_path, text, message):
     with pytest.raises(FeedError, match=message):
         CsvReplayFeed(write(tmp_path, text))
@@ -118,7 +136,9 @@ def test_a_written_file_replays_the_simulation(tmp_path):
     handle = io.StringIO()
     write_csv(SimulatedFeed(["BTCUSDT", "PEPEUSDT"], seed=5), handle, 120)
     path = write(tmp_path, handle.getvalue())
-    assert first(CsvReplayFeed(path), 200) == first(SimulatedFeed(["BTCUSDT", "PEPEUSDT"], seed=5), 120)
+    assert first(CsvReplayFeed(path), 200) == first(
+        SimulatedFeed(["BTCUSDT", "PEPEUSDT"], seed=5), 120
+    )
 
 
 def test_the_sample_file_is_what_write_sample_feed_makes(tmp_path):

@@ -27,7 +27,11 @@ def test_pump_score_parts(change_1m, change_5m, ratio, expected):
 def test_first_tick_has_no_change_and_a_neutral_volume_ratio():
     first = SymbolTracker("BTCUSDT").update(0.0, 100.0, 10.0)
     assert (first.change_1m_pct, first.change_5m_pct, first.volume_ratio, first.pump_score) == (
-        0.0, 0.0, 1.0, 0.0)
+        0.0,
+        0.0,
+        1.0,
+        0.0,
+    )
 
 
 def test_changes_are_measured_against_the_last_price_at_least_a_window_old():
@@ -41,10 +45,15 @@ def test_changes_are_measured_against_the_last_price_at_least_a_window_old():
     assert latest.change_5m_pct == pytest.approx(3.0)
     assert latest.volume_ratio == pytest.approx(4.0)
     assert latest.pump_score == pytest.approx(
-        100 * (0.5 * (103 / 101 - 1) * 100 / 3 + 0.2 * 0.5 + 0.3 * 0.75))
+        100 * (0.5 * (103 / 101 - 1) * 100 / 3 + 0.2 * 0.5 + 0.3 * 0.75)
+    )
     assert latest.as_data() == {
-        "symbol": "BTCUSDT", "price": 103.0, "change_1m_pct": 1.98,
-        "change_5m_pct": 3.0, "volume_ratio": 4.0, "pump_score": 65.5,
+        "symbol": "BTCUSDT",
+        "price": 103.0,
+        "change_1m_pct": 1.98,
+        "change_5m_pct": 3.0,
+        "volume_ratio": 4.0,
+        "pump_score": 65.5,
     }
 
 

@@ -31,11 +31,15 @@ def demo_instance(session, symbol="SOLUSDT"):
     return StrategyInstance.objects.create(session=session, strategy="pump", symbol=symbol)
 
 
-async def test_serve_runs_the_coordinator_beside_daphne(owner, stranger, trading_session, token_for):
+async def test_serve_runs_the_coordinator_beside_daphne(
+    owner, stranger, trading_session, token_for
+):
     instance = await demo_instance(trading_session)
     token, strangers = await db(token_for)(owner), await db(token_for)(stranger)
     params = {"session_id": str(trading_session.pk)}
-    with Serve("--coordinator", "--session", trading_session.pk, "--seed", 3, "--speed", 20) as server:
+    with Serve(
+        "--coordinator", "--session", trading_session.pk, "--seed", 3, "--speed", 20
+    ) as server:
         moves = await tail(server.ws_url, token, "state_machines", params, count=8)
         assert [m["type"] for m in moves[:2]] == ["subscribed", "full_update"]
         # The coordinator starts its scopes in a new epoch (a resync may be
@@ -87,18 +91,36 @@ async def test_a_coordinator_process_reaches_a_client_of_another_daphne(
     instance = await demo_instance(trading_session)
     token = await db(token_for)(owner)
     session = {"session_id": str(trading_session.pk)}
-    subscriptions = [("state_machines", session), ("condition_progress", session),
-                     ("signals", session), ("pump_indicators", {"symbol": "SOLUSDT"}),
-                     ("liquidations", {})]
+    subscriptions = [
+        ("state_machines", session),
+        ("condition_progress", session),
+        ("signals", session),
+        ("pump_indicators", {"symbol": "SOLUSDT"}),
+        ("liquidations", {}),
+    ]
     with Daphne(REDIS_URL=redis_url) as server:
         async with websockets.connect(
             server.ws_url, additional_headers={"Authorization": f"Token {token}"}
         ) as ws:
             for stream, params in subscriptions:
-                await ws.send(json.dumps({"action": "subscribe", "stream": stream, "params": params}))
-            coordinator = asyncio.ensure_future(asyncio.to_thread(
-                processes.manage, "run_coordinator", "--session", trading_session.pk,
-                "--seed", 3, "--speed", 0, "--ticks", 80, REDIS_URL=redis_url))
+                await ws.send(
+                    json.dumps({"action": "subscribe", "stream": stream, "params": params})
+                )
+            coordinator = asyncio.ensure_future(
+                asyncio.to_thread(
+                    processes.manage,
+                    "run_coordinator",
+                    "--session",
+                    trading_session.pk,
+                    "--seed",
+                    3,
+                    "--speed",
+                    0,
+                    "--ticks",
+                    80,
+                    REDIS_URL=redis_url,
+                )
+            )
             received = await collect(ws, coordinator.done)
             result = coordinator.result()
             assert result.returncode == 0, result.stderr
@@ -107,19 +129,27 @@ async def test_a_coordinator_process_reaches_a_client_of_another_daphne(
             def of(type_):
                 return [m for m in received if m["type"] == type_]
 
-            states = [m["data"]["state"] for m in of("state_change")
-                      if m["data"]["id"] == str(instance.pk)]
+            states = [
+                m["data"]["state"]
+                for m in of("state_change")
+                if m["data"]["id"] == str(instance.pk)
+            ]
             assert states[:6] == CYCLE
             assert states[-1] in ("idle", "in_position")
-            assert {m["data"]["instance_id"] for m in of("condition_progress")} == {str(instance.pk)}
+            assert {m["data"]["instance_id"] for m in of("condition_progress")} == {
+                str(instance.pk)
+            }
             assert [m["data"]["side"] for m in of("signal")][:2] == ["buy", "sell"]
             pumps = of("indicators")
             assert pumps and {m["data"]["symbol"] for m in pumps} == {"SOLUSDT"}
             assert len(pumps) < 80, "conflated: fewer events than ticks"
             assert of("liquidation")
             for stream in ("state_machines", "pump_indicators"):
-                seqs = [m["seq"] for m in received
-                        if m["stream"] == stream and m["type"] not in ("subscribed", "full_update")]
+                seqs = [
+                    m["seq"]
+                    for m in received
+                    if m["stream"] == stream and m["type"] not in ("subscribed", "full_update")
+                ]
                 assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "no gap, no repeat"
 
         # The coordinator is gone; its latest values are still in the snapshot.
@@ -140,16 +170,21 @@ async def test_without_redis_a_command_in_another_terminal_reaches_the_served_da
         async with websockets.connect(
             server.ws_url, additional_headers={"Authorization": f"Token {token}"}
         ) as ws:
-            await ws.send(json.dumps({"action": "subscribe", "stream": "state_machines",
-                                      "params": params}))
+            await ws.send(
+                json.dumps({"action": "subscribe", "stream": "state_machines", "params": params})
+            )
             received = []
             while not received or received[-1]["type"] != "full_update":
                 received.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
             result = await asyncio.to_thread(
-                processes.manage, "transition", instance.pk, "monitoring", REDIS_URL="")
+                processes.manage, "transition", instance.pk, "monitoring", REDIS_URL=""
+            )
             assert result.returncode == 0, result.stderr
             assert "no REDIS_URL" not in result.stderr
             change = json.loads(await asyncio.wait_for(ws.recv(), 1))
             assert change["type"] == "state_change"
-            assert (change["data"]["id"], change["data"]["state"]) == (str(instance.pk), "monitoring")
+            assert (change["data"]["id"], change["data"]["state"]) == (
+                str(instance.pk),
+                "monitoring",
+            )
             assert change["seq"] == received[-1]["seq"] + 1

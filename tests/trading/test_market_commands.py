@@ -36,20 +36,35 @@ def test_seed_demo_is_idempotent_and_prints_what_to_use(tmp_path):
     assert again["instances"] == 5
     assert TradingSession.objects.filter(owner__username="demo").count() == 1
     assert {i.symbol for i in StrategyInstance.objects.all()} == {
-        "BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT"}
+        "BTCUSDT",
+        "ETHUSDT",
+        "SOLUSDT",
+        "DOGEUSDT",
+        "PEPEUSDT",
+    }
     assert f'STREAMS_TOKEN="$(cat {token_file})" python manage.py tail_stream ' in first
     assert f"state_machines --param session_id={again['session_id']}" in first
     token = token_file.read_text()
     reset = json.loads(
-        run("seed_demo", "--reset-password", "--json", "--token-file", token_file)[0])
+        run("seed_demo", "--reset-password", "--json", "--token-file", token_file)[0]
+    )
     assert reset["password"] and token_file.read_text() == token
 
 
 @pytest.mark.django_db(transaction=True)
 def test_run_coordinator_runs_bounded_and_reports_consistent_instances(trading_session):
     StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="SOLUSDT")
-    out, err = run("run_coordinator", "--session", str(trading_session.pk), "--seed", "3",
-                   "--speed", "0", "--ticks", "60")
+    out, err = run(
+        "run_coordinator",
+        "--session",
+        str(trading_session.pk),
+        "--seed",
+        "3",
+        "--speed",
+        "0",
+        "--ticks",
+        "60",
+    )
     assert "coordinating " + str(trading_session.pk) in err and "seed 3" in err
     # Seed 3 trades SOLUSDT by tick 54 and is back in a position at 60.
     assert "finished after 60 ticks, 9 state changes" in out
@@ -62,16 +77,29 @@ def test_run_coordinator_runs_bounded_and_reports_consistent_instances(trading_s
 @pytest.mark.django_db(transaction=True)
 def test_run_coordinator_replays_the_sample_file(trading_session):
     StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="BTCUSDT")
-    result = json.loads(run("run_coordinator", "--feed", "csv:trading/data/sample_feed.csv",
-                            "--speed", "0", "--ticks", "50", "--json")[0])
+    result = json.loads(
+        run(
+            "run_coordinator",
+            "--feed",
+            "csv:trading/data/sample_feed.csv",
+            "--speed",
+            "0",
+            "--ticks",
+            "50",
+            "--json",
+        )[0]
+    )
     assert (result["ticks"], result["skipped_rows"], result["stopped"]) == (50, 0, False)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--session", "424242"), "unknown trading session"),
-    (("--feed", "kafka"), "unknown feed 'kafka'; use one of: sim, csv:PATH"),
-    (("--feed", "csv:/nowhere/feed.csv"), "cannot read /nowhere/feed.csv"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--session", "424242"), "unknown trading session"),
+        (("--feed", "kafka"), "unknown feed 'kafka'; use one of: sim, csv:PATH"),
+        (("--feed", "csv:/nowhere/feed.csv"), "cannot read /nowhere/feed.csv"),
+    ],
+)
 def test_run_coordinator_refuses_bad_options_before_starting(args, message):
     with pytest.raises(CommandError, match=message):
         run("run_coordinator", "--ticks", "1", *args)
@@ -97,7 +125,9 @@ def test_sigint_and_sigterm_only_set_the_stop_flag():
 
 def test_tail_stream_params_are_key_value_pairs():
     assert tail_stream.parse_params(["session_id=3", "symbol = BTCUSDT"]) == {
-        "session_id": "3", "symbol": "BTCUSDT"}
+        "session_id": "3",
+        "symbol": "BTCUSDT",
+    }
     with pytest.raises(CommandError, match="must look like key=value"):
         tail_stream.parse_params(["session_id"])
 

@@ -26,8 +26,13 @@ def test_a_falling_condition_progresses_downwards():
 
 def test_condition_data_has_the_protocol_fields():
     data = Condition.toward("pump_score", 30.0, 60.0).as_data()
-    assert data == {"name": "pump_score", "value": 30.0, "threshold": 60.0,
-                    "progress": 0.5, "met": False}
+    assert data == {
+        "name": "pump_score",
+        "value": 30.0,
+        "threshold": 60.0,
+        "progress": 0.5,
+        "met": False,
+    }
 
 
 def test_strategies_are_found_by_name():
@@ -36,12 +41,15 @@ def test_strategies_are_found_by_name():
         registry.get("nope")
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"take_profit": 2}, "unknown params"),
-    ({"take_profit_pct": "2"}, "must be a number above 0"),
-    ({"stop_loss_pct": -1}, "must be a number above 0"),
-    ({"max_hold_seconds": True}, "must be a number above 0"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"take_profit": 2}, "unknown params"),
+        ({"take_profit_pct": "2"}, "must be a number above 0"),
+        ({"stop_loss_pct": -1}, "must be a number above 0"),
+        ({"max_hold_seconds": True}, "must be a number above 0"),
+    ],
+)
 def test_bad_params_are_refused(params, message):
     with pytest.raises(StrategyConfigError, match=message):
         registry.get("pump")(params)
@@ -53,7 +61,13 @@ def test_pump_exit_conditions_follow_the_position():
     indicators = Indicators("BTCUSDT", 102.0, 0.0, 0.0, 1.0, 0.0)
     take_profit, stop_loss, timeout = strategy.exit_conditions(indicators, position, now=150.0)
     assert (take_profit.value, take_profit.progress, take_profit.met) == (
-        pytest.approx(2.0), pytest.approx(0.5), False)
+        pytest.approx(2.0),
+        pytest.approx(0.5),
+        False,
+    )
     assert (stop_loss.value, stop_loss.threshold, stop_loss.progress) == (
-        pytest.approx(2.0), -1.0, 0.0)
+        pytest.approx(2.0),
+        -1.0,
+        0.0,
+    )
     assert (timeout.value, timeout.threshold, timeout.progress) == (150.0, 300.0, 0.5)

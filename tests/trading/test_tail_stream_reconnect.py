@@ -24,8 +24,12 @@ class Tail:
     def __init__(self, *args, **env):
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "tail_stream", *map(str, args)],
-            env=processes.env(**env), cwd=processes.ROOT, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=processes.env(**env),
+            cwd=processes.ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.out, self.err = queue.Queue(), queue.Queue()
         for pipe, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
@@ -45,8 +49,9 @@ class Tail:
                 return line
 
     def next_message(self, type_, timeout=15):
-        return json.loads(self.next_line(self.out, lambda line: json.loads(line)["type"] == type_,
-                                         timeout))
+        return json.loads(
+            self.next_line(self.out, lambda line: json.loads(line)["type"] == type_, timeout)
+        )
 
     def stop(self):
         self.process.terminate()
@@ -56,11 +61,18 @@ class Tail:
 def test_tail_stream_rides_out_a_server_restart(trading_session, owner, token_for):
     redis_url = services.redis_url()
     instance = StrategyInstance.objects.create(
-        session=trading_session, strategy="pump", symbol="BTCUSDT")
+        session=trading_session, strategy="pump", symbol="BTCUSDT"
+    )
     with Daphne(REDIS_URL=redis_url) as server:
-        tail = Tail("state_machines", "--url", server.ws_url,
-                    "--param", f"session_id={trading_session.pk}",
-                    STREAMS_TOKEN=token_for(owner), REDIS_URL=redis_url)
+        tail = Tail(
+            "state_machines",
+            "--url",
+            server.ws_url,
+            "--param",
+            f"session_id={trading_session.pk}",
+            STREAMS_TOKEN=token_for(owner),
+            REDIS_URL=redis_url,
+        )
         try:
             tail.next_message("full_update")
             server.restart()
@@ -73,7 +85,10 @@ def test_tail_stream_rides_out_a_server_restart(trading_session, owner, token_fo
             moved = processes.manage("transition", instance.pk, "monitoring", REDIS_URL=redis_url)
             assert moved.returncode == 0, moved.stderr
             change = tail.next_message("state_change")
-            assert (change["data"]["id"], change["data"]["state"]) == (str(instance.pk), "monitoring")
+            assert (change["data"]["id"], change["data"]["state"]) == (
+                str(instance.pk),
+                "monitoring",
+            )
             assert tail.process.poll() is None
         finally:
             returncode = tail.stop()
@@ -84,8 +99,14 @@ def test_tail_stream_with_a_bad_token_exits_at_once_saying_signed_out():
     with Daphne() as server:
         # A reconnect loop would run into the timeout (TimeoutExpired); the
         # bound is loose because starting Django alone takes seconds here.
-        result = processes.manage("tail_stream", "state_machines", "--url", server.ws_url,
-                                  STREAMS_TOKEN="not-a-token", timeout=30)
+        result = processes.manage(
+            "tail_stream",
+            "state_machines",
+            "--url",
+            server.ws_url,
+            STREAMS_TOKEN="not-a-token",
+            timeout=30,
+        )
     assert result.returncode != 0
     assert "signed out" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""

@@ -12,8 +12,12 @@ from trading.exceptions import TradingError  # noqa: E402
 from trading.models import StrategyInstance  # noqa: E402
 
 CYCLE = {
-    "idle": "monitoring", "monitoring": "signal_detected", "signal_detected": "entering",
-    "entering": "in_position", "in_position": "exiting", "exiting": "idle",
+    "idle": "monitoring",
+    "monitoring": "signal_detected",
+    "signal_detected": "entering",
+    "entering": "in_position",
+    "in_position": "exiting",
+    "exiting": "idle",
 }
 
 

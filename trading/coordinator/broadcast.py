@@ -10,7 +10,11 @@ from config.timestamps import now_iso
 from streams.publish import publish
 from trading.market import store as market_store
 from trading.market.streams import (
-    LIQUIDATIONS, MARKET_DATA, PUMP_INDICATORS, SIGNALS, signals_key,
+    LIQUIDATIONS,
+    MARKET_DATA,
+    PUMP_INDICATORS,
+    SIGNALS,
+    signals_key,
 )
 
 

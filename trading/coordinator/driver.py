@@ -14,9 +14,9 @@ met, or at most every `conditions_every` seconds of market time otherwise,
 so a fast feed does not turn into a database write per instance per tick.
 """
 
-from trading.instances import states
 from trading.coordinator.writes import Change
 from trading.exceptions import StrategyConfigError, UnknownStrategy
+from trading.instances import states
 from trading.strategies import registry
 from trading.strategies.base import POSITION_KEY, Position
 
@@ -50,31 +50,52 @@ class InstanceDriver:
 
     def _from_idle(self, instance, strategy, indicators, now):
         conditions = _as_data(strategy.entry_conditions(indicators))
-        return self._write(instance, now, "coordinator: watching the market",
-                           state=states.MONITORING, conditions=conditions)
+        return self._write(
+            instance,
+            now,
+            "coordinator: watching the market",
+            state=states.MONITORING,
+            conditions=conditions,
+        )
 
     def _from_monitoring(self, instance, strategy, indicators, now):
         conditions = strategy.entry_conditions(indicators)
         deciding = conditions if all(condition.met for condition in conditions) else []
-        return self._move_on_signal(instance, conditions, deciding, now, "entry",
-                                    states.SIGNAL_DETECTED, "buy", indicators.price)
+        return self._move_on_signal(
+            instance,
+            conditions,
+            deciding,
+            now,
+            "entry",
+            states.SIGNAL_DETECTED,
+            "buy",
+            indicators.price,
+        )
 
     def _from_signal_detected(self, instance, strategy, indicators, now):
-        return self._write(instance, now, f"buy order placed at {indicators.price:g}",
-                           state=states.ENTERING)
+        return self._write(
+            instance, now, f"buy order placed at {indicators.price:g}", state=states.ENTERING
+        )
 
     def _from_entering(self, instance, strategy, indicators, now):
         position = Position(strategy.side, indicators.price, now)
         conditions = _as_data(strategy.exit_conditions(indicators, position, now))
-        return self._write(instance, now, f"filled at {indicators.price:g}",
-                           state=states.IN_POSITION, conditions=conditions, position=position)
+        return self._write(
+            instance,
+            now,
+            f"filled at {indicators.price:g}",
+            state=states.IN_POSITION,
+            conditions=conditions,
+            position=position,
+        )
 
     def _from_in_position(self, instance, strategy, indicators, now):
         position = self._position(instance, indicators, now)
         conditions = strategy.exit_conditions(indicators, position, now)
         met = [condition for condition in conditions if condition.met]
-        return self._move_on_signal(instance, conditions, met, now, "exit",
-                                    states.EXITING, "sell", indicators.price)
+        return self._move_on_signal(
+            instance, conditions, met, now, "exit", states.EXITING, "sell", indicators.price
+        )
 
     def _move_on_signal(self, instance, conditions, deciding, now, label, state, side, price):
         """Moves to `state` with a `side` signal when `deciding` (the
@@ -91,8 +112,14 @@ class InstanceDriver:
         position = self._position(instance, indicators, now)
         pnl = position.pnl_pct(indicators.price)
         conditions = _as_data(strategy.entry_conditions(indicators))
-        return self._write(instance, now, f"closed at {indicators.price:g}, pnl {pnl:+.2f}%",
-                           state=states.MONITORING, conditions=conditions, position=None)
+        return self._write(
+            instance,
+            now,
+            f"closed at {indicators.price:g}, pnl {pnl:+.2f}%",
+            state=states.MONITORING,
+            conditions=conditions,
+            position=None,
+        )
 
     # Graceful stop ------------------------------------------------------
 
@@ -103,14 +130,21 @@ class InstanceDriver:
         idle), one move per round. Positions stay open in in_position,
         recorded in params, for the next run to manage."""
         if instance.state == states.EXITING:
-            return self._write(instance, now, "coordinator stopping: position closed",
-                               state=states.MONITORING, position=None)
+            return self._write(
+                instance,
+                now,
+                "coordinator stopping: position closed",
+                state=states.MONITORING,
+                position=None,
+            )
         if instance.state in (states.SIGNAL_DETECTED, states.ENTERING):
-            return self._write(instance, now, "coordinator stopping: entry cancelled",
-                               state=states.MONITORING)
+            return self._write(
+                instance, now, "coordinator stopping: entry cancelled", state=states.MONITORING
+            )
         if instance.state == states.MONITORING:
-            return self._write(instance, now, "coordinator stopped", state=states.IDLE,
-                               conditions=[])
+            return self._write(
+                instance, now, "coordinator stopped", state=states.IDLE, conditions=[]
+            )
         return None
 
     # Writes -------------------------------------------------------------

@@ -43,13 +43,15 @@ class Market:
                 "volume_24h": significant(tracker.volume_24h, 8),
             }
             if quote.liquidation is not None:
-                tick.liquidations.append({
-                    "symbol": quote.symbol,
-                    "side": quote.liquidation.side,
-                    "price": quote.price,
-                    "quantity": quote.liquidation.quantity,
-                    "value_usd": round(quote.price * quote.liquidation.quantity, 2),
-                    # When it was seen: a snapshot's alerts keep their time.
-                    "timestamp": now_iso(),
-                })
+                tick.liquidations.append(
+                    {
+                        "symbol": quote.symbol,
+                        "side": quote.liquidation.side,
+                        "price": quote.price,
+                        "quantity": quote.liquidation.quantity,
+                        "value_usd": round(quote.price * quote.liquidation.quantity, 2),
+                        # When it was seen: a snapshot's alerts keep their time.
+                        "timestamp": now_iso(),
+                    }
+                )
         return tick

@@ -44,18 +44,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import (
-    DatabaseError, InterfaceError, OperationalError, close_old_connections,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
 )
 
 from streams.publish import new_epoch
 from trading import metrics
-from trading.instances import states
-from trading.instances.receivers import STREAM as STATE_MACHINES
-from trading.market.streams import CONDITION_PROGRESS, SIGNALS
 from trading.coordinator import writes
 from trading.coordinator.broadcast import broadcast_tick
 from trading.coordinator.driver import InstanceDriver
 from trading.coordinator.market import Market
+from trading.instances import states
+from trading.instances.receivers import STREAM as STATE_MACHINES
+from trading.market.streams import CONDITION_PROGRESS, SIGNALS
 from trading.models import StrategyInstance, TradingSession
 
 logger = logging.getLogger(__name__)
@@ -84,16 +87,19 @@ class RunResult:
             f"{self.skipped_rows} bad feed rows skipped"
         )
         if self.states is None:
-            return (f"{ran}\nthe database was lost while settling, so instances may be "
-                    "left halfway: the next run continues them (see the log)")
+            return (
+                f"{ran}\nthe database was lost while settling, so instances may be "
+                "left halfway: the next run continues them (see the log)"
+            )
         held = self.states.get(states.IN_POSITION, 0)
         halfway = sum(self.states.get(state, 0) for state in UNSETTLED)
         counts = ", ".join(f"{count} {state}" for state, count in sorted(self.states.items()))
         lines = [
             ran,
             f"instances: {counts or 'none'}",
-            f"{halfway} instance(s) could not be settled (see the log)" if halfway else
-            "every instance is in a consistent state: none is left signal_detected, "
+            f"{halfway} instance(s) could not be settled (see the log)"
+            if halfway
+            else "every instance is in a consistent state: none is left signal_detected, "
             "entering, exiting or monitoring",
         ]
         if held:
@@ -110,8 +116,9 @@ class Coordinator:
     # and an outage is not hammered (nor the feed run through) tick by tick.
     database_pause = 1.0
 
-    def __init__(self, feed, session_ids=(), speed=1.0, conditions_every=2.0,
-                 rows_per_transaction=None):
+    def __init__(
+        self, feed, session_ids=(), speed=1.0, conditions_every=2.0, rows_per_transaction=None
+    ):
         self.feed = feed
         self.rows_per_transaction = rows_per_transaction
         self.session_ids = [int(pk) for pk in session_ids]
@@ -127,9 +134,11 @@ class Coordinator:
         return rows
 
     def runnable(self):
-        return self._scope().filter(
-            state__in=RUNNABLE, session__status=TradingSession.Status.ACTIVE
-        ).order_by("id")
+        return (
+            self._scope()
+            .filter(state__in=RUNNABLE, session__status=TradingSession.Status.ACTIVE)
+            .order_by("id")
+        )
 
     def renew_epochs(self):
         """A coordinator killed between a tick's commit and its events'
@@ -187,8 +196,12 @@ class Coordinator:
                 result.moves += self.step(batch)
             except CONNECTION_ERRORS as exc:
                 result.failed_ticks += 1
-                logger.warning("coordinator: tick at %s lost the database (%s); pausing %g s",
-                               batch.timestamp, str(exc).strip(), self.database_pause)
+                logger.warning(
+                    "coordinator: tick at %s lost the database (%s); pausing %g s",
+                    batch.timestamp,
+                    str(exc).strip(),
+                    self.database_pause,
+                )
                 close_old_connections()
                 stop.wait(self.database_pause)
                 first = None  # pace anew rather than rush the missed ticks
@@ -210,8 +223,12 @@ class Coordinator:
             try:
                 return self.settle()
             except DatabaseError as exc:
-                logger.warning("coordinator: settling lost the database (%s), attempt %d of %d",
-                               str(exc).strip(), attempt, attempts)
+                logger.warning(
+                    "coordinator: settling lost the database (%s), attempt %d of %d",
+                    str(exc).strip(),
+                    attempt,
+                    attempts,
+                )
                 if attempt < attempts:
                     time.sleep(self.database_pause)
         logger.error("coordinator: could not settle the instances; the next start continues them")

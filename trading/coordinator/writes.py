@@ -47,7 +47,7 @@ def write(changes, rows_per_transaction=None):
     size = rows_per_transaction or max(len(changes), 1)
     written = Written()
     for start in range(0, len(changes), size):
-        _write_group(changes[start:start + size], written)
+        _write_group(changes[start : start + size], written)
     return written
 
 
@@ -55,8 +55,10 @@ def _write_group(changes, written):
     by_pk = {change.instance.pk: change for change in changes}
     applied = StrategyInstance.objects.apply_many(
         {pk: change.fields for pk, change in by_pk.items()},
-        {pk: {"state": change.instance.state, "version": change.instance.version}
-         for pk, change in by_pk.items()},
+        {
+            pk: {"state": change.instance.state, "version": change.instance.version}
+            for pk, change in by_pk.items()
+        },
         {pk: change.reason[:REASON_LENGTH] for pk, change in by_pk.items()},
     )
     written.refused.update(applied.refused)
@@ -65,8 +67,14 @@ def _write_group(changes, written):
         if "state" not in change.fields:
             continue
         written.moved.append(instance)
-        logger.info("instance %s (%s %s) -> %s: %s",
-                    instance.pk, instance.strategy, instance.symbol, instance.state, change.reason)
+        logger.info(
+            "instance %s (%s %s) -> %s: %s",
+            instance.pk,
+            instance.strategy,
+            instance.symbol,
+            instance.state,
+            change.reason,
+        )
         if change.signal:
             side, price = change.signal
             broadcast_signal(instance, side, change.reason, price)

@@ -10,5 +10,7 @@ from trading.models import TradingSession
 
 @login_required
 def dashboard(request):
-    sessions = TradingSession.objects.visible_to(request.user).select_related("owner").order_by("id")
+    sessions = (
+        TradingSession.objects.visible_to(request.user).select_related("owner").order_by("id")
+    )
     return render(request, "trading/dashboard.html", {"sessions": sessions})

@@ -8,8 +8,15 @@ build 10,000 model objects.
 from config.timestamps import iso
 
 FIELDS = (
-    "id", "session_id", "strategy", "symbol", "state", "previous_state",
-    "version", "updated_at", "state_changed_at",
+    "id",
+    "session_id",
+    "strategy",
+    "symbol",
+    "state",
+    "previous_state",
+    "version",
+    "updated_at",
+    "state_changed_at",
 )
 
 

@@ -81,9 +81,7 @@ class StrategyInstanceQuerySet(models.QuerySet):
             for _, state in moving:
                 check_transition(state, target)
             moving_pks = {pk for pk, _ in moving}
-            moved_from = {
-                pk: old for pk, _, old in rows if session is not None and old != session
-            }
+            moved_from = {pk: old for pk, _, old in rows if session is not None and old != session}
             plain = models.QuerySet(self.model, using=self.db)
             common = dict(changes, version=F("version") + _version_step(moved_from), updated_at=now)
             if moving_pks:
@@ -96,8 +94,9 @@ class StrategyInstanceQuerySet(models.QuerySet):
             updated = list(plain.filter(pk__in=[pk for pk, _, _ in rows]).order_by("pk"))
             self._record(updated, moving_pks, dict.fromkeys(moving_pks, reason), now)
             fields = frozenset(changes)
-            self._announce(updated, dict.fromkeys((pk for pk, _, _ in rows), fields),
-                           moving_pks, moved_from)
+            self._announce(
+                updated, dict.fromkeys((pk for pk, _, _ in rows), fields), moving_pks, moved_from
+            )
         return updated
 
     def apply_many(self, changes_by_pk, expected_by_pk, reason_by_pk=None):
@@ -124,8 +123,9 @@ class StrategyInstanceQuerySet(models.QuerySet):
             written, moving_pks, moved_from = [], set(), {}
             for row in rows:
                 try:
-                    moves = _change_row(row, changes_by_pk[row.pk],
-                                        expected_by_pk.get(row.pk, {}), now)
+                    moves = _change_row(
+                        row, changes_by_pk[row.pk], expected_by_pk.get(row.pk, {}), now
+                    )
                 except TradingError as exc:
                     applied.refused[row.pk] = exc
                     continue
@@ -137,8 +137,12 @@ class StrategyInstanceQuerySet(models.QuerySet):
             if written:
                 self._bulk_write(written, changes_by_pk, moving_pks)
                 self._record(written, moving_pks, reason_by_pk, now)
-                self._announce(written, {row.pk: frozenset(changes_by_pk[row.pk]) for row in written},
-                               moving_pks, moved_from)
+                self._announce(
+                    written,
+                    {row.pk: frozenset(changes_by_pk[row.pk]) for row in written},
+                    moving_pks,
+                    moved_from,
+                )
                 applied.updated = written
         return applied
 
@@ -160,8 +164,12 @@ class StrategyInstanceQuerySet(models.QuerySet):
             return
         columns = [self.model._meta.pk, *fields]
         quote = connection.ops.quote_name
-        row_sql = "(" + ", ".join(f"%s::{column.cast_db_type(connection)}" for column in columns) + ")"
-        assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
+        row_sql = (
+            "(" + ", ".join(f"%s::{column.cast_db_type(connection)}" for column in columns) + ")"
+        )
+        assignments = ", ".join(
+            f"{quote(field.column)} = v.{quote(field.column)}" for field in fields
+        )
         names_sql = ", ".join(quote(column.column) for column in columns)
         pk = quote(self.model._meta.pk.column)
         with connection.cursor() as cursor:
@@ -170,8 +178,11 @@ class StrategyInstanceQuerySet(models.QuerySet):
                     f"UPDATE {quote(self.model._meta.db_table)} AS t SET {assignments} "
                     f"FROM (VALUES {', '.join([row_sql] * len(chunk))}) AS v({names_sql}) "
                     f"WHERE t.{pk} = v.{pk}",
-                    [column.get_db_prep_save(getattr(row, column.attname), connection)
-                     for row in chunk for column in columns],
+                    [
+                        column.get_db_prep_save(getattr(row, column.attname), connection)
+                        for row in chunk
+                        for column in columns
+                    ],
                 )
 
     def _announce(self, instances, fields_by_pk, moving_pks, moved_from):
@@ -204,8 +215,11 @@ class StrategyInstanceQuerySet(models.QuerySet):
                 f"{sorted(refused)} are managed by the model or not fields; "
                 f"writable: {', '.join(EDITABLE)}"
             )
-        computed = sorted(name for name in CHECKED & changes.keys()
-                          if hasattr(changes[name], "resolve_expression"))
+        computed = sorted(
+            name
+            for name in CHECKED & changes.keys()
+            if hasattr(changes[name], "resolve_expression")
+        )
         if computed:
             raise ValueError(f"{computed} must be plain values: each row is checked against them")
         if changes.get("session_id") is not None:
@@ -246,8 +260,9 @@ class StrategyInstanceQuerySet(models.QuerySet):
             batch_size=ROWS_PER_STATEMENT,
         )
 
-    def bulk_create(self, objs, batch_size=None, ignore_conflicts=False,
-                    update_conflicts=False, **kwargs):
+    def bulk_create(
+        self, objs, batch_size=None, ignore_conflicts=False, update_conflicts=False, **kwargs
+    ):
         """Creates, then announces each row like `save()` would. Upserts are
         refused: the database does not say which rows an upsert inserted and
         which it overwrote, so the overwritten ones would skip the
@@ -277,8 +292,12 @@ class StrategyInstanceQuerySet(models.QuerySet):
             for obj in created:
                 obj._remember_loaded()
                 post_save.send(
-                    sender=self.model, instance=obj, created=True,
-                    update_fields=None, raw=False, using=self.db,
+                    sender=self.model,
+                    instance=obj,
+                    created=True,
+                    update_fields=None,
+                    raw=False,
+                    using=self.db,
                 )
         return created
 
@@ -299,7 +318,8 @@ def _unchanged(pk, moving_pks, moved_from):
     """The written fields that did not change this row: it was already in
     the target state, or already in the target session."""
     return {
-        name for name, changed in (("state", moving_pks), ("session_id", moved_from))
+        name
+        for name, changed in (("state", moving_pks), ("session_id", moved_from))
         if pk not in changed
     }
 
@@ -337,11 +357,10 @@ def _conflict(pk, row, expected):
     held = ", ".join(f"{name} {getattr(row, name)}" for name in expected) if row else "gone"
     wanted = ", ".join(f"{name} {value}" for name, value in expected.items())
     return TransitionConflict(
-        f"instance {pk} is {held}, not {wanted}: someone else changed it first; "
-        "reload and retry"
+        f"instance {pk} is {held}, not {wanted}: someone else changed it first; reload and retry"
     )
 
 
 def _chunks(items, size=ROWS_PER_STATEMENT):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

@@ -26,8 +26,7 @@ def _publish(type_, data, session_id, using):
 
 
 @receiver(post_save, sender=StrategyInstance, dispatch_uid="trading.announce_save")
-def announce_save(sender, instance, created, update_fields, raw, using, moved_from=None,
-                  **kwargs):
+def announce_save(sender, instance, created, update_fields, raw, using, moved_from=None, **kwargs):
     """`moved_from` is the old session of a row that `apply()` moved to
     another one: its subscribers see the row leave, the new session's see
     it arrive, in that order."""
@@ -42,9 +41,11 @@ def _announce_conditions(instance, created, update_fields, using):
     writes it, the change reaches the dashboard like a state does."""
     if instance.is_live and (created or update_fields is None or "conditions" in update_fields):
         publish_on_commit(
-            CONDITION_PROGRESS, CONDITION_PROGRESS,
+            CONDITION_PROGRESS,
+            CONDITION_PROGRESS,
             {"instance_id": str(instance.pk), "conditions": instance.conditions or []},
-            using=using, session_id=str(instance.session_id),
+            using=using,
+            session_id=str(instance.session_id),
         )
 
 

@@ -29,9 +29,7 @@ _NEXT = {
 }
 # Any live state may fail, and anything may be stopped.
 TRANSITIONS = {
-    state: frozenset(
-        (targets | ({ERROR} if state in LIVE else set()) | {STOPPED}) - {state}
-    )
+    state: frozenset((targets | ({ERROR} if state in LIVE else set()) | {STOPPED}) - {state})
     for state, targets in _NEXT.items()
 }
 
@@ -42,9 +40,7 @@ def is_live(state):
 
 def check_transition(current, target):
     if target not in TRANSITIONS:
-        raise IllegalTransition(
-            f"unknown state {target!r}; states are: {', '.join(STATES)}"
-        )
+        raise IllegalTransition(f"unknown state {target!r}; states are: {', '.join(STATES)}")
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current]))
         raise IllegalTransition(

@@ -33,27 +33,40 @@ _positive_int.__name__ = "integer > 0"
 def add_arguments(parser):
     group = parser.add_argument_group("coordinator")
     group.add_argument(
-        "--session", dest="sessions", action="extend", nargs="+", type=int, default=[],
-        metavar="ID", help="trading session(s) to run (default: every active session)",
+        "--session",
+        dest="sessions",
+        action="extend",
+        nargs="+",
+        type=int,
+        default=[],
+        metavar="ID",
+        help="trading session(s) to run (default: every active session)",
     )
     group.add_argument(
         "--feed", default="sim", help=f"market feed: {' or '.join(SPECS)} (default: sim)"
     )
     group.add_argument(
-        "--seed", type=int, default=None,
+        "--seed",
+        type=int,
+        default=None,
         help="seed of the simulated feed (default: a random one, printed)",
     )
     group.add_argument(
-        "--speed", type=_non_negative, default=1.0,
+        "--speed",
+        type=_non_negative,
+        default=1.0,
         help="feed time per wall-clock second: 1 real time, 10 faster, 0 as fast as possible",
     )
     group.add_argument(
         "--ticks", type=_positive_int, default=None, help="stop after N ticks (default: run on)"
     )
     group.add_argument(
-        "--conditions-every", type=_non_negative, default=2.0, metavar="SECONDS",
+        "--conditions-every",
+        type=_non_negative,
+        default=2.0,
+        metavar="SECONDS",
         help="write condition progress at most this often, in feed seconds, "
-             "unless a condition flips (default: 2)",
+        "unless a condition flips (default: 2)",
     )
 
 

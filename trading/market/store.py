@@ -16,8 +16,6 @@ import json
 import threading
 from collections import deque
 
-from django.conf import settings
-
 from streams.redis_clients import sync_client
 from streams.stores import PerSettings
 

@@ -14,10 +14,13 @@ from streams import params as p
 from streams.errors import Forbidden
 from streams.registry import Stream, register
 from trading import messages
-from trading.market import store as market_store
 from trading.instances.streams import (
-    authorize_session, authorize_session_many, live_instances, session_scope,
+    authorize_session,
+    authorize_session_many,
+    live_instances,
+    session_scope,
 )
+from trading.market import store as market_store
 
 CONDITION_PROGRESS = "condition_progress"
 PUMP_INDICATORS = "pump_indicators"
@@ -67,9 +70,7 @@ def market_data_snapshot(params):
 
 def liquidations_snapshot(params):
     recent = market_store.store().recent(LIQUIDATIONS)
-    return {
-        "liquidations": [item for item in recent if params["symbol"] in (None, item["symbol"])]
-    }
+    return {"liquidations": [item for item in recent if params["symbol"] in (None, item["symbol"])]}
 
 
 # Session streams ----------------------------------------------------------
@@ -104,12 +105,27 @@ def signals_snapshot(params):
 
 
 for name, snapshot, conflate, events, snapshot_model in (
-    (PUMP_INDICATORS, pump_indicators_snapshot, conflate_window,
-     {"indicators": messages.Indicators}, messages.IndicatorsSnapshot),
-    (MARKET_DATA, market_data_snapshot, conflate_window,
-     {"ticker": messages.Ticker}, messages.TickersSnapshot),
-    (LIQUIDATIONS, liquidations_snapshot, 0.0,
-     {"liquidation": messages.Liquidation}, messages.LiquidationsSnapshot),
+    (
+        PUMP_INDICATORS,
+        pump_indicators_snapshot,
+        conflate_window,
+        {"indicators": messages.Indicators},
+        messages.IndicatorsSnapshot,
+    ),
+    (
+        MARKET_DATA,
+        market_data_snapshot,
+        conflate_window,
+        {"ticker": messages.Ticker},
+        messages.TickersSnapshot,
+    ),
+    (
+        LIQUIDATIONS,
+        liquidations_snapshot,
+        0.0,
+        {"liquidation": messages.Liquidation},
+        messages.LiquidationsSnapshot,
+    ),
 ):
     register(
         Stream(
@@ -126,8 +142,12 @@ for name, snapshot, conflate, events, snapshot_model in (
     )
 
 for name, snapshot, events, snapshot_model in (
-    (CONDITION_PROGRESS, condition_progress_snapshot,
-     {"condition_progress": messages.ConditionProgress}, messages.ConditionsSnapshot),
+    (
+        CONDITION_PROGRESS,
+        condition_progress_snapshot,
+        {"condition_progress": messages.ConditionProgress},
+        messages.ConditionsSnapshot,
+    ),
     (SIGNALS, signals_snapshot, {"signal": messages.Signal}, messages.SignalsSnapshot),
 ):
     register(

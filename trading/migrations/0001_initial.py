@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,60 +14,133 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='StrategyInstance',
+            name="StrategyInstance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('strategy', models.CharField(max_length=64)),
-                ('symbol', models.CharField(max_length=30)),
-                ('state', models.CharField(choices=[('idle', 'idle'), ('monitoring', 'monitoring'), ('signal_detected', 'signal detected'), ('entering', 'entering'), ('in_position', 'in position'), ('exiting', 'exiting'), ('error', 'error'), ('stopped', 'stopped')], default='idle', max_length=20)),
-                ('previous_state', models.CharField(blank=True, choices=[('idle', 'idle'), ('monitoring', 'monitoring'), ('signal_detected', 'signal detected'), ('entering', 'entering'), ('in_position', 'in position'), ('exiting', 'exiting'), ('error', 'error'), ('stopped', 'stopped')], default='', max_length=20)),
-                ('version', models.PositiveBigIntegerField(default=1, editable=False)),
-                ('conditions', models.JSONField(blank=True, default=list)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('state_changed_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("strategy", models.CharField(max_length=64)),
+                ("symbol", models.CharField(max_length=30)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("idle", "idle"),
+                            ("monitoring", "monitoring"),
+                            ("signal_detected", "signal detected"),
+                            ("entering", "entering"),
+                            ("in_position", "in position"),
+                            ("exiting", "exiting"),
+                            ("error", "error"),
+                            ("stopped", "stopped"),
+                        ],
+                        default="idle",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "previous_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("idle", "idle"),
+                            ("monitoring", "monitoring"),
+                            ("signal_detected", "signal detected"),
+                            ("entering", "entering"),
+                            ("in_position", "in position"),
+                            ("exiting", "exiting"),
+                            ("error", "error"),
+                            ("stopped", "stopped"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("version", models.PositiveBigIntegerField(default=1, editable=False)),
+                ("conditions", models.JSONField(blank=True, default=list)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("state_changed_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='StateTransition',
+            name="StateTransition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_state', models.CharField(blank=True, max_length=20)),
-                ('to_state', models.CharField(max_length=20)),
-                ('version', models.PositiveBigIntegerField()),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField()),
-                ('instance', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='trading.strategyinstance')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_state", models.CharField(blank=True, max_length=20)),
+                ("to_state", models.CharField(max_length=20)),
+                ("version", models.PositiveBigIntegerField()),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "instance",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transitions",
+                        to="trading.strategyinstance",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='TradingSession',
+            name="TradingSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('closed', 'Closed')], default='active', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trading_sessions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused"), ("closed", "Closed")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trading_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='strategyinstance',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instances', to='trading.tradingsession'),
+            model_name="strategyinstance",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="instances",
+                to="trading.tradingsession",
+            ),
         ),
         migrations.AddIndex(
-            model_name='strategyinstance',
-            index=models.Index(fields=['session', 'state'], name='trading_str_session_54a3a9_idx'),
+            model_name="strategyinstance",
+            index=models.Index(fields=["session", "state"], name="trading_str_session_54a3a9_idx"),
         ),
     ]

@@ -39,11 +39,14 @@ class Command(TradingCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo", help="demo user name (default: demo)")
         parser.add_argument(
-            "--reset-password", action="store_true",
+            "--reset-password",
+            action="store_true",
             help="give an existing demo user a new password (printed)",
         )
         parser.add_argument(
-            "--token-file", type=Path, default=None,
+            "--token-file",
+            type=Path,
+            default=None,
             help="where to write the user's API token (default: var/USERNAME.token)",
         )
 
@@ -81,12 +84,14 @@ class Command(TradingCommand):
     def describe(self, result):
         password = result["password"] or "(unchanged; --reset-password prints a new one)"
         session_id, token_file = result["session_id"], result["token_file"]
-        return "\n".join((
-            f"user:     {result['username']}",
-            f"password: {password}",
-            f"token:    in {token_file} (readable by you only)",
-            f"session:  {session_id} ({SESSION_NAME}), {result['instances']} instances, "
-            f"{len(result['added'])} new",
-            f'watch it: STREAMS_TOKEN="$(cat {token_file})" python manage.py tail_stream '
-            f"state_machines --param session_id={session_id}",
-        ))
+        return "\n".join(
+            (
+                f"user:     {result['username']}",
+                f"password: {password}",
+                f"token:    in {token_file} (readable by you only)",
+                f"session:  {session_id} ({SESSION_NAME}), {result['instances']} instances, "
+                f"{len(result['added'])} new",
+                f'watch it: STREAMS_TOKEN="$(cat {token_file})" python manage.py tail_stream '
+                f"state_machines --param session_id={session_id}",
+            )
+        )

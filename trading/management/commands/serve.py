@@ -75,7 +75,8 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
         parser.add_argument(
-            "--coordinator", action="store_true",
+            "--coordinator",
+            action="store_true",
             help="run the trading coordinator in this process too",
         )
         coordinator_options.add_arguments(parser)

@@ -1,6 +1,6 @@
 from trading.instances import payloads
-from trading.management.base import TradingCommand, describe_instance, get_instance
 from trading.instances.states import STOPPED
+from trading.management.base import TradingCommand, describe_instance, get_instance
 
 
 class Command(TradingCommand):

@@ -67,7 +67,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("stream", help="stream name, e.g. state_machines or pump_indicators")
         parser.add_argument(
-            "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
+            "--param",
+            dest="params",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
             help="subscription param, repeatable (e.g. --param session_id=1)",
         )
         parser.add_argument("--url", default=DEFAULT_URL, help=f"server (default: {DEFAULT_URL})")
@@ -89,8 +93,14 @@ class Command(BaseCommand):
         params = parse_params(options["params"])
         with stop_on_signals() as stop:
             printed = asyncio.run(
-                self.tail(options["url"], token, options["stream"], params,
-                          count=options["count"], stop=stop)
+                self.tail(
+                    options["url"],
+                    token,
+                    options["stream"],
+                    params,
+                    count=options["count"],
+                    stop=stop,
+                )
             )
         self.stderr.write(f"{printed} message(s)")
 
@@ -112,8 +122,9 @@ class Command(BaseCommand):
         def on_status(status):
             self.stderr.write(json.dumps(status))
 
-        client = StreamClient(url, token, stream, params, stop=stop,
-                              on_message=on_message, on_status=on_status)
+        client = StreamClient(
+            url, token, stream, params, stop=stop, on_message=on_message, on_status=on_status
+        )
         try:
             await client.run()
         except StreamEnded as exc:

@@ -28,9 +28,13 @@ class Command(BaseCommand):
             "--out", default=str(DEFAULT_PATH), help=f"file (default: {DEFAULT_PATH})"
         )
         parser.add_argument("--seed", type=int, default=7, help="simulation seed (default: 7)")
-        parser.add_argument("--ticks", type=int, default=600, help="one-second ticks (default: 600)")
         parser.add_argument(
-            "--symbols", nargs="+", default=None,
+            "--ticks", type=int, default=600, help="one-second ticks (default: 600)"
+        )
+        parser.add_argument(
+            "--symbols",
+            nargs="+",
+            default=None,
             help="symbols (default: settings.TRADING_SIM_SYMBOLS)",
         )
 

@@ -5,8 +5,8 @@ same timestamp. The coordinator paces them (real time, accelerated, or as
 fast as possible) from their timestamps, so a feed never sleeps.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 LIQUIDATION_SIDES = ("long", "short")
 
@@ -25,7 +25,7 @@ class Quote:
     symbol: str
     price: float
     volume: float
-    liquidation: Optional[Liquidation] = None
+    liquidation: Liquidation | None = None
 
 
 @dataclass(frozen=True)

@@ -167,10 +167,15 @@ def write_csv(feed, handle, ticks):
     for batch in itertools.islice(feed.batches(), ticks):
         for quote in batch.quotes:
             liquidation = quote.liquidation
-            writer.writerow((
-                f"{batch.timestamp:.3f}", quote.symbol, repr(quote.price), repr(quote.volume),
-                liquidation.side if liquidation else "",
-                repr(liquidation.quantity) if liquidation else "",
-            ))
+            writer.writerow(
+                (
+                    f"{batch.timestamp:.3f}",
+                    quote.symbol,
+                    repr(quote.price),
+                    repr(quote.volume),
+                    liquidation.side if liquidation else "",
+                    repr(liquidation.quantity) if liquidation else "",
+                )
+            )
             rows += 1
     return rows
