@@ -26,8 +26,9 @@ from django.db.models.signals import post_save  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from bench import pumps  # noqa: E402
-from streams import groups, registry, sequence  # noqa: E402
-from streams.publish import publisher  # noqa: E402
+from streams.infra import sequence  # noqa: E402
+from streams.publishing.publish import publisher  # noqa: E402
+from streams.wire import groups, registry  # noqa: E402
 from trading.coordinator import Coordinator  # noqa: E402
 from trading.instances import states  # noqa: E402
 from trading.models import StrategyInstance, TradingSession  # noqa: E402

@@ -26,8 +26,9 @@ from rest_framework.authentication import TokenAuthentication  # noqa: E402
 from rest_framework.exceptions import AuthenticationFailed  # noqa: E402
 from websockets.asyncio.server import broadcast, serve  # noqa: E402
 
-from streams import errors, groups, registry, sequence  # noqa: E402
-from streams import protocol as proto  # noqa: E402
+from streams.infra import sequence  # noqa: E402
+from streams.wire import errors, groups, registry  # noqa: E402
+from streams.wire import protocol as proto  # noqa: E402
 
 
 @sync_to_async

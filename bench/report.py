@@ -389,7 +389,7 @@ def layers_section(medians):
 
 {chr(10).join(lines)}
 
-Each process receives every event once from the layer (streams/hub.py), so
+Each process receives every event once from the layer (streams/fanout/hub.py), so
 the layer carries one message per event per process, not one per socket:
 the layers cost about the same here, and the difference between the two
 rows is mostly this machine's noise. The project keeps **pub/sub**: the

@@ -130,7 +130,7 @@ async def full_update(server, driver, token, session, repeats):
     server's time. *cold*: the first subscribe after an event moved the
     scope's seq, so the snapshot is built; *shared*: a second subscribe at
     the same seq, which daphne serves from the snapshot already encoded
-    (streams/snapshots.py). {"error": ...} when the server answers with an
+    (streams/fanout/snapshots.py). {"error": ...} when the server answers with an
     error instead."""
     fleet = Fleet(server.url, session)
     sub = Subscriber(server.url, token, session)

@@ -16,7 +16,7 @@ from django.core.management.utils import get_random_secret_key
 from config.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
 from config.logging import build_logging, build_production_logging
 from config.private_files import make_private, private_dir, private_sqlite, write_private
-from streams.redis_clients import connection_options
+from streams import connection_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of an embedded run: SQLite file, logs, collected static files.
@@ -52,7 +52,7 @@ if PRODUCTION:
 elif not SECRET_KEY:
     # Development: a key made once for this checkout is kept in var/ (never
     # in the repository), so logins survive a restart and the processes of
-    # an embedded run share it (streams/relay.py signs with it).
+    # an embedded run share it (streams/publishing/relay.py signs with it).
     _key_file = VAR_DIR / "secret_key"
     if not _key_file.exists():
         # The first process to start writes it; the others read that one.
@@ -234,7 +234,7 @@ CACHES = {
 }
 
 # Where `manage.py serve` announces itself in the embedded mode, so other
-# processes' events reach its clients (streams/relay.py).
+# processes' events reach its clients (streams/publishing/relay.py).
 STREAMS_RELAY_FILE = Path(env_str("STREAMS_RELAY_FILE", str(VAR_DIR / "streams-server.json")))
 
 # Streams protocol knobs (PROTOCOL.md): seconds and bytes.
@@ -250,11 +250,11 @@ STREAMS_MAX_SUBSCRIPTIONS = env_int("STREAMS_MAX_SUBSCRIPTIONS", 50)
 STREAMS_ALLOWED_ORIGINS = env_list("STREAMS_ALLOWED_ORIGINS", [])
 # How often every connection's credentials and subscriptions are checked
 # again, besides the checks that changes to users, tokens and ownership
-# trigger at once (streams/access.py).
+# trigger at once (streams/connection/access.py).
 STREAMS_AUTH_RECHECK_SECONDS = env_int("STREAMS_AUTH_RECHECK_SECONDS", 5)
 # How often each server process asks Redis for its run id and whether the
 # process's channel is still subscribed; a restart, a lost subscription or
-# no answer closes its sockets with 1012 (streams/probe.py).
+# no answer closes its sockets with 1012 (streams/fanout/probe.py).
 STREAMS_LAYER_PROBE_SECONDS = env_int("STREAMS_LAYER_PROBE_SECONDS", 1)
 # How long the publisher retries an event while Redis is away before it gives
 # up on it (the scope then starts a new epoch, so clients resync).
@@ -274,7 +274,7 @@ STREAMS_CONFLATE_SECONDS = env_int("STREAMS_CONFLATE_MS", 250) / 1000
 # these networks.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
-# prometheus-client reads it from the environment itself (streams/metrics.py);
+# prometheus-client reads it from the environment itself (streams/infra/metrics.py);
 # a directory that isn't there would fail at the first metric, unexplained.
 _multiprocess_dir = env_str("PROMETHEUS_MULTIPROC_DIR")
 if _multiprocess_dir and not Path(_multiprocess_dir).is_dir():

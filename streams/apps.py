@@ -8,4 +8,4 @@ class StreamsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from streams import checks, signals  # noqa: F401  (registration)
+        from streams import checks, receivers  # noqa: F401  (registration)

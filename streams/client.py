@@ -24,7 +24,7 @@ import time
 import websockets
 from websockets.asyncio.client import connect
 
-from streams import protocol as proto
+from streams.wire import protocol as proto
 
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from streams import relay, views
+from streams import views
+from streams.publishing import relay
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

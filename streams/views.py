@@ -1,6 +1,6 @@
 """`GET /healthz`: is this process able to serve streams? `GET /metrics`:
 how well is it doing? The embedded mode's relay endpoint
-(streams/relay.py), and the protocol's AsyncAPI document."""
+(streams/publishing/relay.py), and the protocol's AsyncAPI document."""
 
 import hmac
 import ipaddress
@@ -17,11 +17,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from streams import asyncapi, hub, relay
-from streams import metrics as stream_metrics
-from streams.db import in_pool
-from streams.errors import ProtocolError
-from streams.publish import publish
+from streams.fanout import hub
+from streams.infra import metrics as stream_metrics
+from streams.infra.db import in_pool
+from streams.publishing import relay
+from streams.publishing.publish import publish
+from streams.wire import asyncapi
+from streams.wire.errors import ProtocolError
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ async def healthz(request):
     error's text names hosts, ports, users and paths. A failing check is
     logged with its error, so the reason is in the server's log too.
 
-    Async, its checks on the streams' worker threads (streams.db): as a
+    Async, its checks on the streams' worker threads (streams.infra.db): as a
     sync view it ran on a thread made for the request, so every probe
     opened a database connection, and in a flood of other requests it
     queued with them."""
@@ -126,7 +128,7 @@ def _may_scrape(request):
 @require_POST
 def relay_event(request):
     """Takes an event from another process of this machine (embedded mode
-    only; sealed by streams.relay: signed, fresh, used once) and publishes
+    only; sealed by streams.publishing.relay: signed, fresh, used once) and publishes
     it here."""
     if settings.REDIS_URL:
         raise Http404("the relay only exists without REDIS_URL")

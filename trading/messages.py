@@ -1,12 +1,12 @@
 """The `data` of every trading stream's messages, as PROTOCOL.md promises
-it (streams.messages explains the models' role). Each stream's
+it (streams.wire.messages explains the models' role). Each stream's
 registration names its event models and its snapshot model from here."""
 
 from typing import Literal
 
 from pydantic import Field
 
-from streams.messages import Strict
+from streams import Strict
 from trading.instances import states
 
 State = Literal[states.STATES]

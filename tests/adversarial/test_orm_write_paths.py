@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from streams import publish
+from streams.publishing import publish
 from trading.exceptions import BulkWriteNotSupported, IllegalTransition, UnknownStrategy
 from trading.instances import states
 from trading.models import StrategyInstance

@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async as db
 from django.conf import settings
 from django.test import override_settings
 
-from streams import relay
+from streams.publishing import relay
 from tests.support import processes
 from tests.support.live import Daphne, Serve, free_port
 from trading.models import StrategyInstance

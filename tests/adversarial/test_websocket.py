@@ -22,7 +22,7 @@ from django.db import connection
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
-from streams import hub as hubs
+from streams.fanout import hub as hubs
 from tests.support.live import Daphne
 from trading.models import StrategyInstance, TradingSession
 

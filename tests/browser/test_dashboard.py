@@ -13,8 +13,8 @@ import redis
 from django.conf import settings
 from playwright.sync_api import expect
 
-from streams.groups import stream_group as group_name
-from streams.sequence import RedisSequences
+from streams.infra.sequence import RedisSequences
+from streams.wire.groups import stream_group as group_name
 from tests.browser.desk import SYMBOLS, live_states
 
 pytestmark = [

@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 RECOVERY = 3  # seconds of writes after the fault ends, before the writer stops
-# Longer than the Redis clients' retry budget (streams/redis_clients.py:
+# Longer than the Redis clients' retry budget (streams/infra/redis_clients.py:
 # about 3.5 s of backoff), so the outage is not absorbed by retries and the
 # give-up paths (`unavailable`, a new epoch for unsent events) run too.
 REDIS_OUTAGE = 5

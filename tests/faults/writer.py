@@ -28,7 +28,7 @@ django.setup()
 from django.db import close_old_connections, connection  # noqa: E402
 from django.db.utils import DatabaseError, InterfaceError, OperationalError  # noqa: E402
 
-from streams.publish import publisher  # noqa: E402
+from streams.publishing.publish import publisher  # noqa: E402
 from trading.models import StrategyInstance  # noqa: E402
 
 CYCLE = {

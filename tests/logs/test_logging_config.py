@@ -31,14 +31,14 @@ def console_level():
 def test_the_error_file_gets_warning_and_above_from_every_logger(configure):
     log_dir = configure()
 
-    for name in ("django.request", "daphne.server", "streams.consumer", "some.library"):
+    for name in ("django.request", "daphne.server", "streams.connection.consumer", "some.library"):
         logger = logging.getLogger(name)
         logger.info("%s info", name)
         logger.warning("%s warning", name)
         logger.error("%s error", name)
 
     text = (log_dir / ERRORS_FILE).read_text()
-    for name in ("django.request", "daphne.server", "streams.consumer", "some.library"):
+    for name in ("django.request", "daphne.server", "streams.connection.consumer", "some.library"):
         assert f"{name} warning" in text
         assert f"{name} error" in text
         assert f"{name} info" not in text

@@ -16,7 +16,7 @@ logging.getLogger("frontend").error("from the browser", extra={"fields": {"sourc
 try:
     1 / 0
 except ZeroDivisionError:
-    logging.getLogger("streams.hub").exception("it broke")
+    logging.getLogger("streams.fanout.hub").exception("it broke")
 logging.getLogger("daphne.ws_protocol").debug("a frame")
 """
 
@@ -37,7 +37,7 @@ def test_records_are_json_lines_on_stdout(tmp_path):
     assert [(line["logger"], line["level"], line["message"]) for line in lines] == [
         ("trading.coordinator", "INFO", "tick 7"),
         ("frontend", "ERROR", "from the browser"),
-        ("streams.hub", "ERROR", "it broke"),
+        ("streams.fanout.hub", "ERROR", "it broke"),
     ]
     assert {"time", "process"} <= lines[0].keys() and "exc_info" not in lines[0]
     assert lines[1]["source"] == "app"

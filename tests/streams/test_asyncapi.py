@@ -6,9 +6,9 @@ import pytest
 import yaml
 from channels.db import database_sync_to_async as db
 
-from streams import messages
-from streams.frames import ACTIONS
-from streams.publish import publish
+from streams.publishing.publish import publish
+from streams.wire import messages
+from streams.wire.frames import ACTIONS
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,8 +4,9 @@ import pytest
 from channels.db import database_sync_to_async as db
 from django.test import override_settings
 
-from streams import hub as hubs
-from streams.publish import publisher
+from streams.connection import sweeps
+from streams.fanout import hub as hubs
+from streams.publishing.publish import publisher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +23,7 @@ class Clock:
 async def test_a_client_silent_for_three_heartbeats_is_closed_with_4408(
     connect, owner, monkeypatch
 ):
-    monkeypatch.setattr(hubs.Hub, "timer", staticmethod(Clock.time))
+    monkeypatch.setattr(sweeps.Clock, "timer", staticmethod(Clock.time))
     quiet = await connect(owner)
     chatty = await connect(owner)
     Clock.now += 50
@@ -30,7 +31,7 @@ async def test_a_client_silent_for_three_heartbeats_is_closed_with_4408(
     await chatty.receive()
     Clock.now += 11  # quiet: 61 s > 60 s; chatty: 11 s
     [hub] = list(hubs.local_hubs())
-    hub.sweep_once(20)
+    sweeps.close_quiet(hub, 20)
     assert await quiet.close_code() == 4408
     await chatty.send({"action": "ping"})
     assert (await chatty.receive())["type"] == "pong"

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.test import override_settings
 
-from streams.ratelimit import TokenBucket
+from streams.connection.ratelimit import TokenBucket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,8 @@ import asyncio
 
 import pytest
 
-from streams.hub import FRAME, FRAMES, Hub
+from streams.fanout.hub import Hub
+from streams.infra.layer import FRAME, FRAMES
 
 
 class Recorder:

@@ -4,7 +4,7 @@ start for the others."""
 
 import asyncio
 
-from streams import hub as hubs
+from streams.fanout import hub as hubs
 
 
 class SlowLayer:

@@ -9,10 +9,10 @@ import pytest
 from channels.layers import get_channel_layer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from streams import hub as hubs
-from streams import layer, sequence
-from streams.hub import FRAME, FRAMES
-from streams.publish import Publisher
+from streams.fanout import hub as hubs
+from streams.infra import layer, sequence
+from streams.infra.layer import FRAME, FRAMES
+from streams.publishing.publish import Publisher
 from tests.support import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,7 +62,7 @@ class ScriptedRedis:
 @pytest.fixture
 def redis_answers(monkeypatch):
     answers = ScriptedRedis()
-    monkeypatch.setattr("streams.probe.LayerProbe.look", lambda probe: answers.look())
+    monkeypatch.setattr("streams.fanout.probe.LayerProbe.look", lambda probe: answers.look())
     return answers
 
 
@@ -124,7 +124,7 @@ async def test_a_slow_answer_is_not_trouble(connect, owner, redis_answers, monke
     async def slow():
         await asyncio.sleep(5)
 
-    monkeypatch.setattr("streams.probe.LayerProbe.look", lambda probe: slow())
+    monkeypatch.setattr("streams.fanout.probe.LayerProbe.look", lambda probe: slow())
     await hub.probe_once(0.05)
     assert hub.layer_ok
     await client.send({"action": "ping"})
@@ -200,7 +200,7 @@ async def test_an_event_that_cannot_be_sent_starts_a_new_epoch_for_its_scope(set
     monkeypatch.setattr(sequence.store(), "next_many", next_many)
     monkeypatch.setattr(layer, "group_send", send)
     publisher._ensure_started()
-    from streams.publish import Event
+    from streams.publishing.publish import Event
 
     for _ in range(2):
         publisher.submit(Event("liquidations", "liquidation", {}, {"symbol": "BTCUSDT"}))

@@ -107,7 +107,7 @@ async def test_an_idle_period_longer_than_redis_timeouts_loses_nothing(
 
 
 PUBLISH_BIG_EVENTS = """
-from streams.publish import publish, publisher
+from streams.publishing.publish import publish, publisher
 for n in range(100):
     publish("state_machines", "state_change", {"id": "0", "n": n, "pad": "x" * 200_000},
             session_id="{session}")

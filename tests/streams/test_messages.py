@@ -1,4 +1,4 @@
-"""The typed messages (streams/messages.py) are the protocol: every stream
+"""The typed messages (streams/wire/messages.py) are the protocol: every stream
 declares its events and snapshot, every error code is typed, and the
 project's protocol page names every one of them. Every message the tests
 receive is validated against them (tests/support/websocket.py)."""
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from streams import errors, messages, registry
-from streams.protocol import message
+from streams.wire import errors, messages, registry
+from streams.wire.protocol import message
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 

@@ -128,7 +128,7 @@ def test_allowed_networks_are_configured(client):
 
 WRITE = """
 from collections import Counter
-from streams import metrics
+from streams.infra import metrics
 metrics.count(Counter(), "deliveries", {n})
 metrics.CONNECTIONS.inc()
 """

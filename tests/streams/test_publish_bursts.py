@@ -5,7 +5,7 @@ publishing order, with contiguous seqs, across batch boundaries."""
 
 import pytest
 
-from streams.publish import BATCH, publish
+from streams.publishing.publish import BATCH, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,9 @@ import dataclasses
 import pytest
 from channels.db import database_sync_to_async as db
 
-from streams import groups, hub, registry, sequence
+from streams.fanout import hub
+from streams.infra import sequence
+from streams.wire import groups, registry
 from trading.instances import states
 from trading.models import StrategyInstance
 
@@ -149,7 +151,7 @@ async def test_events_during_the_snapshot_are_held_until_after_it(
     def slow_snapshot(params):
         data = original(params)
         StrategyInstance.objects.get(pk=instance.pk).transition_to("monitoring")
-        from streams.publish import publisher
+        from streams.publishing.publish import publisher
 
         publisher().flush()
         return data

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from streams import relay
+from streams.publishing import relay
 
 pytestmark = pytest.mark.django_db
 

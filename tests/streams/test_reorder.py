@@ -1,6 +1,6 @@
 """The reorder rules on their own, without a hub, a loop or a clock."""
 
-from streams.reorder import ReorderBuffer
+from streams.fanout.reorder import ReorderBuffer
 
 
 def frame(seq, epoch="e1", group="g"):

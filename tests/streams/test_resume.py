@@ -9,7 +9,8 @@ from collections import deque
 import pytest
 from channels.db import database_sync_to_async as db
 
-from streams import groups, sequence
+from streams.infra import sequence
+from streams.wire import groups
 from tests.streams.test_recovery import restart_counter
 from trading.models import StrategyInstance
 

@@ -10,13 +10,14 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
-from streams import hub, messages
-from streams.publish import publisher
+from streams.fanout import hub
+from streams.publishing.publish import publisher
+from streams.wire import messages
 
 
 class Client:
     """A WebsocketCommunicator that speaks PROTOCOL.md and checks every
-    message it receives against the schemas in streams.protocol."""
+    message it receives against the schemas in streams.wire.protocol."""
 
     def __init__(self, communicator):
         self.communicator = communicator

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async as db
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from streams import publish as publishing
+from streams.publishing import publish as publishing
 from trading.coordinator import Coordinator
 from trading.exceptions import TransitionConflict
 from trading.models import StateTransition, StrategyInstance

@@ -162,7 +162,7 @@ async def test_without_redis_a_command_in_another_terminal_reaches_the_served_da
     owner, trading_session, token_for
 ):
     """The embedded mode of `make run`: `manage.py transition` run beside
-    `manage.py serve` relays its event to the server (streams/relay.py)."""
+    `manage.py serve` relays its event to the server (streams/publishing/relay.py)."""
     instance = await demo_instance(trading_session)
     token = await db(token_for)(owner)
     params = {"session_id": str(trading_session.pk)}

@@ -6,8 +6,8 @@ import re
 import pytest
 from channels.db import database_sync_to_async as db
 
-from streams import registry
-from streams.publish import publish
+from streams.publishing.publish import publish
+from streams.wire import registry
 from trading.coordinator import Coordinator
 from trading.coordinator.broadcast import broadcast_signal
 from trading.market.feeds.base import Liquidation

@@ -4,7 +4,7 @@ import pytest
 from channels.db import database_sync_to_async as db
 from django.db import transaction
 
-from streams.publish import publisher
+from streams.publishing.publish import publisher
 from trading.exceptions import BulkWriteNotSupported
 from trading.models import StrategyInstance, TradingSession
 

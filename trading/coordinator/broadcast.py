@@ -7,7 +7,7 @@ coordinator saves an instance.
 """
 
 from config.timestamps import now_iso
-from streams.publish import publish
+from streams import publish
 from trading.market import store as market_store
 from trading.market.streams import (
     LIQUIDATIONS,

@@ -50,7 +50,7 @@ from django.db import (
     close_old_connections,
 )
 
-from streams.publish import new_epoch
+from streams import new_epoch
 from trading import metrics
 from trading.coordinator import writes
 from trading.coordinator.broadcast import broadcast_tick

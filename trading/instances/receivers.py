@@ -1,6 +1,6 @@
 """The ORM signal receivers of trading, one per model and signal: the only
 producers of `state_machines` and `condition_progress` events, and the
-announcement of ownership changes to open sockets (streams.access).
+announcement of ownership changes to open sockets (streams.connection.access).
 
 A change made anywhere (coordinator, admin, manage.py, shell, bulk update)
 reaches the dashboard the same way, and only after its transaction commits.
@@ -9,8 +9,7 @@ reaches the dashboard the same way, and only after its transaction commits.
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from streams.access import recheck_user
-from streams.publish import publish_on_commit
+from streams import publish_on_commit, recheck_user
 from trading.instances import payloads, states
 from trading.market.streams import CONDITION_PROGRESS
 from trading.models import StrategyInstance, TradingSession

@@ -1,8 +1,7 @@
 """Registers trading's streams with the streams registry."""
 
+from streams import Forbidden, InvalidParams, Stream, register
 from streams import params as p
-from streams.errors import Forbidden, InvalidParams
-from streams.registry import Stream, register
 from trading import messages
 from trading.instances import payloads, states
 from trading.models import StrategyInstance, TradingSession

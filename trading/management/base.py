@@ -7,8 +7,7 @@ import json
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
-from streams import layer, relay
-from streams.publish import publisher
+import streams
 from trading.exceptions import TradingError
 
 # How long a command waits for its events to leave before it exits.
@@ -27,13 +26,12 @@ class TradingCommand(BaseCommand):
         return parser
 
     def handle(self, *args, **options):
-        if self.writes and layer.unheard():
+        if self.writes and streams.unheard():
             self.stderr.write(
                 "note: no REDIS_URL and no `manage.py serve` running here, so changes "
                 "made here are saved but not pushed: a dashboard served by another "
                 "process shows them when it resubscribes (e.g. on reload)."
             )
-            layer.explained()
         try:
             result = self.run(**options)
         except (TradingError, ObjectDoesNotExist, ValueError) as exc:
@@ -47,16 +45,16 @@ class TradingCommand(BaseCommand):
     @staticmethod
     def _check_delivered():
         """Waits for the events published so far and raises CommandError if
-        some were lost. Only relayed events (streams/relay.py) can be lost
+        some were lost. Only relayed events (streams/publishing/relay.py) can be lost
         unnoticed: their clients never see a gap, so the exit code is the
         one place left to say it. The changes themselves are saved."""
-        if not publisher().flush(FLUSH_SECONDS):
+        if not streams.flush(FLUSH_SECONDS):
             raise CommandError(
                 "saved, but the events of this change were still on their way to the "
                 f"dashboard after {FLUSH_SECONDS} s; its clients may miss them until they "
                 "resubscribe"
             )
-        failures = relay.take_failures()
+        failures = streams.relay_failures()
         if failures:
             raise CommandError(
                 f"saved, but {len(failures)} event(s) did not reach the dashboard "

@@ -16,8 +16,7 @@ import json
 import threading
 from collections import deque
 
-from streams.redis_clients import sync_client
-from streams.stores import PerSettings
+from streams import PerSettings, sync_client
 
 RECENT_CAP = 100
 TTL_SECONDS = 3600

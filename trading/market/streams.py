@@ -10,9 +10,8 @@ produce from each instance's `conditions` (trading/instances/receivers.py).
 
 from django.conf import settings
 
+from streams import Forbidden, Stream, register
 from streams import params as p
-from streams.errors import Forbidden
-from streams.registry import Stream, register
 from trading import messages
 from trading.instances.streams import (
     authorize_session,

@@ -22,9 +22,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 from twisted.internet import reactor, threads
 
-from streams import relay
-from streams.hub import get_hub
-from streams.publish import publisher
+import streams
 from trading.management import coordinator_options
 
 logger = logging.getLogger(__name__)
@@ -44,7 +42,7 @@ class BackgroundCoordinator:
     def start(self):
         """Called on the reactor's loop: the process's hub is made first, so
         the coordinator's first events already have somewhere to go."""
-        asyncio.ensure_future(get_hub()).add_done_callback(lambda _: self.thread.start())
+        asyncio.ensure_future(streams.get_hub()).add_done_callback(lambda _: self.thread.start())
 
     def _run(self):
         try:
@@ -61,7 +59,7 @@ class BackgroundCoordinator:
         self.stop.set()
         if self.thread.ident is not None:
             self.thread.join()
-        publisher().flush(5)
+        streams.flush(5)
 
 
 class Command(BaseCommand):
@@ -113,6 +111,6 @@ class Command(BaseCommand):
         if not settings.REDIS_URL:
             # Commands run from another terminal relay their events here.
             address = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-            reactor.callWhenRunning(relay.announce, f"http://{address}:{port}")
-            reactor.addSystemEventTrigger("after", "shutdown", relay.withdraw)
+            reactor.callWhenRunning(streams.announce_server, f"http://{address}:{port}")
+            reactor.addSystemEventTrigger("after", "shutdown", streams.withdraw_server)
         server.run()

@@ -1,7 +1,6 @@
 from django.core.management.base import CommandError
 
-from streams.errors import InvalidParams
-from streams.params import symbol as parse_symbol
+from streams import InvalidParams, params
 from trading.instances import payloads
 from trading.management.base import TradingCommand, describe_instance, get_session
 from trading.models import StrategyInstance
@@ -20,7 +19,7 @@ class Command(TradingCommand):
         (UnknownStrategy, listing the registered names), as in a shell."""
         session = get_session(session_id)
         try:
-            symbol = parse_symbol({"symbol": symbol})
+            symbol = params.symbol({"symbol": symbol})
         except InvalidParams as exc:
             raise CommandError(str(exc).replace("params.", "--")) from None
         instance = StrategyInstance.objects.create(

@@ -23,7 +23,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 
 from config.env import env_str
-from streams.client import StreamClient, StreamEnded
+from streams import StreamClient, StreamEnded
 from trading.management.process import stop_on_signals
 
 DEFAULT_URL = "ws://127.0.0.1:8080/ws"

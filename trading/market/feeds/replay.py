@@ -18,8 +18,8 @@ import math
 from datetime import datetime
 from pathlib import Path
 
+from streams import InvalidParams
 from streams import params as stream_params
-from streams.errors import InvalidParams
 from trading.exceptions import FeedError
 from trading.market.feeds.base import LIQUIDATION_SIDES, Batch, Feed, Liquidation, Quote
 

@@ -23,8 +23,8 @@ import logging
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
-from streams import metrics
-from streams.redis_clients import async_client
+from streams.infra import metrics
+from streams.infra.redis_clients import async_client
 
 logger = logging.getLogger(__name__)
 

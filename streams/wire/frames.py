@@ -10,7 +10,7 @@ named when they were readable.
 import json
 from dataclasses import dataclass
 
-from streams import errors
+from streams.wire import errors
 
 ACTIONS = ("subscribe", "unsubscribe", "ping")
 
@@ -20,7 +20,7 @@ class Frame:
     action: str
     request_id: object = None
     # As sent: the stream and its params are checked against the registry
-    # by the subscription they name (streams.subscriptions).
+    # by the subscription they name (streams.connection.subscriptions).
     stream: object = None
     params: object = None
     # (epoch, seq) of the last event the client applied, when it resumes.

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 
-from streams.db import in_pool
-from streams.transport import ServerSendMiddleware
+from streams.connection.transport import ServerSendMiddleware
+from streams.infra.db import in_pool
 
 
 def _header(scope, name):

@@ -6,7 +6,7 @@ exactly what to fix.
 
 import re
 
-from streams.errors import InvalidParams
+from streams.wire.errors import InvalidParams
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,29}$")
 

@@ -23,8 +23,8 @@ from autobahn.exception import Disconnected
 from autobahn.websocket.protocol import PreparedMessage
 from twisted.internet.tcp import Connection
 
-from streams import metrics
-from streams.protocol import CLOSE_TRY_AGAIN_LATER
+from streams.infra import metrics
+from streams.wire.protocol import CLOSE_TRY_AGAIN_LATER
 
 logger = logging.getLogger(__name__)
 

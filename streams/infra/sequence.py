@@ -31,8 +31,8 @@ import time
 import uuid
 from collections import deque
 
-from streams.redis_clients import async_client
-from streams.stores import PerSettings
+from streams.infra.redis_clients import async_client
+from streams.infra.stores import PerSettings
 
 HISTORY_EVENTS = 1000
 HISTORY_SECONDS = 300

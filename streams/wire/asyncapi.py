@@ -1,12 +1,12 @@
 """The WebSocket protocol as an AsyncAPI 3 document, generated from the
-typed messages (streams/messages.py) and the registered streams, so it
+typed messages (streams/wire/messages.py) and the registered streams, so it
 cannot drift from what the server sends: the tests validate real messages
 against the schemas in it. Served at `/api/asyncapi.yaml`.
 """
 
 from pydantic.json_schema import models_json_schema
 
-from streams import messages, registry
+from streams.wire import messages, registry
 
 REF = "#/components/schemas/{model}"
 

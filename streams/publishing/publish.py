@@ -25,10 +25,12 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 
-from streams import groups, layer, metrics, registry, relay, sequence
-from streams import hub as hubs
-from streams.errors import is_transient
-from streams.protocol import encode, message
+from streams.infra import layer, metrics, sequence
+from streams.infra.layer import CONTROL, FRAME, FRAMES
+from streams.publishing import relay
+from streams.wire import groups, registry
+from streams.wire.errors import is_transient
+from streams.wire.protocol import encode, message
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +79,6 @@ def new_epoch(stream, **keys):
     mid-tick): nothing else would tell clients what they missed."""
     stream = registry.get(stream)
     publisher().renew(groups.stream_group(stream.name, scope) for scope in stream.routes(keys))
-
-
-def publish_control(group, **payload):
-    """Send a connection-level instruction (e.g. close) to the sockets of a
-    group, without a sequence number."""
-    publisher().submit(Control(group, payload))
-
-
-def publish_control_on_commit(group, *, using=None, **payload):
-    transaction.on_commit(partial(publish_control, group, **payload), using=using)
 
 
 class Publisher:
@@ -172,7 +164,7 @@ class Publisher:
                 await self._deliver(run)
                 run = []
                 await layer.group_send(
-                    item.group, {"type": hubs.CONTROL, "group": item.group, **item.payload}
+                    item.group, {"type": CONTROL, "group": item.group, **item.payload}
                 )
             except Exception:
                 logger.exception("publisher: could not send %r", item)
@@ -181,7 +173,7 @@ class Publisher:
     def _accept(self, event):
         """Whether `event` is to be sent now: not when it is relayed to the
         server process, nor while it waits out its conflation window."""
-        url = layer.relay_target()
+        url = relay.destination()
         if url is not None:
             # Blocking this thread's loop keeps the order, and unlike an
             # executor it still works while the interpreter exits (the
@@ -261,10 +253,10 @@ class Publisher:
         frames = {}
         for (group, _), (epoch, seq, frame) in zip(routed, numbered, strict=False):
             frames.setdefault(group, []).append(
-                {"type": hubs.FRAME, "group": group, "frame": frame, "seq": seq, "epoch": epoch}
+                {"type": FRAME, "group": group, "frame": frame, "seq": seq, "epoch": epoch}
             )
         for group, share in frames.items():
-            payload = {"type": hubs.FRAMES, "group": group, "frames": share}
+            payload = {"type": FRAMES, "group": group, "frames": share}
             try:
                 await self._persist(partial(layer.group_send, group, payload))
             except Exception:
@@ -304,3 +296,9 @@ _publisher = Publisher()
 
 def publisher():
     return _publisher
+
+
+def flush(timeout=10):
+    """Waits until everything this process published so far has been handed
+    on (a command that is about to exit); False when `timeout` passed first."""
+    return _publisher.flush(timeout)

@@ -1,7 +1,7 @@
 """The wire format of PROTOCOL.md version 1: envelopes and close codes.
 
 Every server message is built here, so `stream`, `timestamp` and `data` can
-never be missing; their types are declared in streams/messages.py, which
+never be missing; their types are declared in streams/wire/messages.py, which
 the tests check every emitted message against.
 """
 

@@ -8,7 +8,7 @@ take its snapshot. `streams` itself knows no stream by name.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from streams.errors import UnknownStream
+from streams.wire.errors import UnknownStream
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,9 @@ class Stream:
     snapshot(params) -> dict: the `full_update` data, or None for a stream
         without one; runs in a worker thread. It depends on the scope only
         (`authorize` decides who may see it), so subscribers of one scope
-        at one seq share a single snapshot (streams.snapshots).
+        at one seq share a single snapshot (streams.fanout.snapshots).
     events: {event type: pydantic model of its `data`}, what the stream
-        sends besides `full_update` (streams.messages checks against it).
+        sends besides `full_update` (streams.wire.messages checks against it).
     snapshot_model: the pydantic model of the `full_update` data.
     conflate: seconds within which events with the same conflation key are
         merged, latest wins (0: never); or a zero-argument callable returning

@@ -5,39 +5,33 @@ and sends every event through the layer once per socket; STACK-NOTES shows
 that is where the time goes (and where the core layer drops messages). Here
 each server process (one hub per event loop) joins a group once, receives an
 event once, and hands the same pre-encoded text frame to each local
-subscriber, in seq order (streams.reorder). The hub also runs the process's
-timers: the heartbeat sweep, the authority re-check (streams.access) and
-the layer probe (streams.probe).
+subscriber, in seq order (reorder.py). The hub also runs the loop's
+timers: its own layer probe (probe.py), and the sweeps the connection side
+installs over its sockets (streams/connection/sweeps.py).
 
 Longer than most modules here because membership, fan-out and the
-process's timers share the hub's state; the rules themselves live in
-reorder.py, probe.py and access.py.
+loop's timers share the hub's state; the rules themselves live in
+reorder.py and probe.py.
 """
 
 import asyncio
 import logging
-import time
 from collections import Counter
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from streams import access, metrics
-from streams.probe import LayerProbe
-from streams.reorder import ReorderBuffer
-from streams.snapshots import Snapshots
+from streams.fanout.probe import LayerProbe
+from streams.fanout.reorder import ReorderBuffer
+from streams.fanout.snapshots import Snapshots
+from streams.infra import layer as layers
+from streams.infra import metrics
+from streams.infra.layer import FRAMES
 
 logger = logging.getLogger(__name__)
 
-# A publisher's consecutive events of one group, in seq order: one layer
-# message for all of them (streams.publish batches what is queued).
-FRAMES = "stream.frames"
-FRAME = "stream.frame"  # one of them, as the hub hands it to sockets
-CONTROL = "stream.control"
-
 
 class Hub:
-    timer = staticmethod(time.monotonic)
     reorder_window = 0.05  # seconds a frame waits for the ones before it
 
     def __init__(self, loop, layer):
@@ -56,6 +50,7 @@ class Hub:
         self._undiscarded = set()
         self._spawned = set()
         self.starting = None
+        self.swept = False  # streams/connection/sweeps.py installed
 
     @property
     def layer_ok(self):
@@ -63,15 +58,9 @@ class Hub:
 
     async def start(self):
         self.channel = await self.layer.new_channel("hub.")
-        interval = settings.STREAMS_HEARTBEAT_INTERVAL
-        self._tasks = [
-            asyncio.ensure_future(self._read()),
-            self._every(max(interval / 2, 0.05), lambda: self.sweep_once(interval)),
-            self._every(
-                settings.STREAMS_AUTH_RECHECK_SECONDS, lambda: access.recheck(list(self.consumers))
-            ),
-            self._every(settings.STREAMS_LAYER_PROBE_SECONDS, self.probe_once),
-        ]
+        self._tasks.append(asyncio.ensure_future(self._read()))
+        self.every(settings.STREAMS_LAYER_PROBE_SECONDS, self.probe_once)
+        layers.receive_here(self.loop, self.dispatch)
 
     async def stop(self, timeout=5):
         """Cancels the hub's tasks, waiting `timeout` at most: a cancelled
@@ -82,16 +71,16 @@ class Hub:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=timeout)
 
-    def _spawn(self, coroutine):
+    def spawn(self, coroutine):
         """Runs `coroutine` on its own, keeping the task referenced until it
         ends (the loop holds tasks only weakly)."""
         task = asyncio.ensure_future(coroutine)
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
 
-    def _every(self, seconds, job):
-        """Runs `job` (sync, or returning an awaitable) every `seconds`; a
-        failure is logged and the timer goes on."""
+    def every(self, seconds, job):
+        """Runs `job` (sync, or returning an awaitable) every `seconds` until
+        the hub stops; a failure is logged and the timer goes on."""
 
         async def run():
             while True:
@@ -103,7 +92,7 @@ class Hub:
                 except Exception:
                     logger.exception("hub: a periodic job failed; it runs again in %s s", seconds)
 
-        return asyncio.ensure_future(run())
+        self._tasks.append(asyncio.ensure_future(run()))
 
     # Membership ---------------------------------------------------------
 
@@ -230,16 +219,8 @@ class Hub:
 
     # Timers ---------------------------------------------------------------
 
-    def sweep_once(self, interval):
-        """Closes sockets whose client sent nothing for 3 heartbeats."""
-        deadline = self.timer() - 3 * interval
-        for consumer in list(self.consumers):
-            if consumer.last_seen < deadline:
-                metrics.count(self.stats, "heartbeat_timeouts")
-                self._spawn(consumer.close_quiet_client())
-
     async def probe_once(self, timeout=None):
-        """One check of the layer (streams.probe); groups a failed discard
+        """One check of the layer (streams.fanout.probe); groups a failed discard
         left behind are discarded again."""
         await self.probe.tick(timeout or 2 * settings.STREAMS_LAYER_PROBE_SECONDS)
         for group in list(self._undiscarded):
@@ -273,8 +254,7 @@ async def get_hub():
 
 
 def local_hubs():
-    """Hubs of this process whose loop still runs (the in-memory layer can
-    only reach those)."""
+    """Hubs of this process whose loop still runs."""
     for loop in [loop for loop in _hubs if loop.is_closed()]:
         del _hubs[loop]
     return list(_hubs.values())

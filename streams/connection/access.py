@@ -24,8 +24,8 @@ from django.conf import settings
 from django.contrib.auth import get_user, get_user_model
 from django.db.models import F
 
-from streams import errors, groups
-from streams.db import in_pool
+from streams.infra.db import in_pool
+from streams.wire import errors
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +150,3 @@ async def recheck(consumers):
         if verdict is not None:
             user, lost = verdict
             await consumer.apply_verdict(user, lost)
-
-
-def recheck_user(user_id):
-    """Tells every socket of a user, in every process, to check its
-    authority again once the current transaction commits: call it from the
-    signal handlers of changes that may take authority away."""
-    from streams.publish import publish_control_on_commit
-
-    publish_control_on_commit(groups.user_group(user_id), action="recheck")

@@ -12,9 +12,9 @@ came later reaches it as events. Concurrent subscribers wait for one build.
 import asyncio
 import time
 
-from streams import metrics
-from streams.db import in_pool
-from streams.protocol import encode
+from streams.infra import metrics
+from streams.infra.db import in_pool
+from streams.wire.protocol import encode
 
 
 class Snapshots:

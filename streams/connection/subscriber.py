@@ -9,10 +9,11 @@ client's catch-up and its live events, and nothing is sent twice (the
 subscription's floor).
 """
 
-from streams import errors, metrics, sequence
-from streams import protocol as proto
-from streams.db import in_pool
-from streams.subscriptions import Subscription, group_of, lookup
+from streams.connection.subscriptions import Subscription, group_of, lookup
+from streams.infra import metrics, sequence
+from streams.infra.db import in_pool
+from streams.wire import errors
+from streams.wire import protocol as proto
 
 
 class Subscriber:

@@ -1,5 +1,5 @@
 """Changes that may take a connection's authority away, announced to its
-sockets (streams.access): a logout closes that browser's sockets at once;
+sockets (streams.connection.access): a logout closes that browser's sockets at once;
 a change to a user or a deletion of a token makes the user's sockets check
 their credentials and subscriptions again."""
 
@@ -8,16 +8,14 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from streams import groups
-from streams.access import recheck_user
-from streams.publish import publish_control
+from streams.publishing.controls import recheck_user, sign_out
 
 
 @receiver(user_logged_out, dispatch_uid="streams.close_sockets_on_logout")
 def close_sockets_on_logout(sender, request, user, **kwargs):
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        publish_control(groups.login_group(session_key), action="close", reason="signed out")
+        sign_out(session_key)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="streams.recheck_saved_user")

@@ -58,7 +58,7 @@ SNAPSHOT_BUILD_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
-# The hubs' /healthz counters (streams.hub.stats) that are metrics too.
+# The hubs' /healthz counters (streams.fanout.hub.stats) that are metrics too.
 _COUNTERS = {
     name: Counter(f"streams_{name}", text)
     for name, text in (

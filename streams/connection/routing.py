@@ -1,8 +1,8 @@
 from channels.routing import URLRouter
 from django.urls import re_path
 
-from streams.auth import auth_stack
-from streams.consumer import StreamConsumer
+from streams.connection.auth import auth_stack
+from streams.connection.consumer import StreamConsumer
 
 
 def websocket_application():

@@ -9,7 +9,8 @@ the server hold any number of them (`market_data` with symbols Z1, Z2, ...).
 import json
 from dataclasses import dataclass, field
 
-from streams import errors, groups, metrics, registry
+from streams.infra import metrics
+from streams.wire import errors, groups, registry
 
 
 @dataclass

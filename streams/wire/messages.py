@@ -4,7 +4,7 @@ forbidden: an undeclared field is a schema bug.
 The models describe what is sent; messages are still built as plain dicts
 on the hot path (a 10,000-instance snapshot is not built through pydantic).
 The tests check every message they receive against `validate`, the
-AsyncAPI document (streams/asyncapi.py) is generated from these models, and
+AsyncAPI document (streams/wire/asyncapi.py) is generated from these models, and
 each registered stream declares the models of its own events and snapshot
 (registry.Stream.events / .snapshot_model), so a stream's `data` is typed
 as well as its envelope.
@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from streams import registry
+from streams.wire import registry
 
 
 class Strict(BaseModel):
@@ -168,7 +168,7 @@ def validate(body):
     _check(data_model, body["data"])
 
 
-# Client frames (parsed by streams/frames.py; declared here for the AsyncAPI
+# Client frames (parsed by streams/wire/frames.py; declared here for the AsyncAPI
 # document) ------------------------------------------------------------------
 
 

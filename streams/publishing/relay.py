@@ -32,12 +32,13 @@ from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from config.private_files import write_private
+from streams.infra import layer
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Streams-Signature"
 PATH = "/_streams/relay"
-SALT = "streams.relay"
+SALT = "streams.publishing.relay"
 # Seconds a sealed request stays valid, either side of its timestamp: the
 # two processes share the machine's clock, and a post takes milliseconds.
 WINDOW = 30
@@ -109,17 +110,35 @@ class Nonces:
 _seen = Nonces()
 
 
-def announce(url):
+def announce_server(url):
     """Called by `serve` once it listens."""
     path = settings.STREAMS_RELAY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, json.dumps({"url": url, "pid": os.getpid()}))
 
 
-def withdraw():
+def withdraw_server():
     announced = _announced()
     if announced is not None and announced["pid"] == os.getpid():
         settings.STREAMS_RELAY_FILE.unlink()
+
+
+def destination():
+    """Where this process's events must be relayed to: the announced
+    server's URL when nothing in this process can hear them, else None."""
+    if layer.embedded() and not layer.receivers_here():
+        return target()
+    return None
+
+
+def unheard():
+    """Whether events published here reach no client at all (embedded, no
+    server in this process and none announced). The caller says so to its
+    user; the layer's own warning then stays quiet."""
+    if layer.embedded() and not layer.receivers_here() and target() is None:
+        layer.explained()
+        return True
+    return False
 
 
 def target():
@@ -144,8 +163,8 @@ _failures = []
 
 
 def forward(url, event):
-    """Posts one event (a streams.publish.Event). A failure is logged and
-    kept for `take_failures`, not raised: the publisher goes on with the
+    """Posts one event (a streams.publishing.publish.Event). A failure is logged and
+    kept for `relay_failures`, not raised: the publisher goes on with the
     next event."""
     body, signature = seal(
         {
@@ -181,7 +200,7 @@ def _fail(url, why):
     _failures.append(failure)
 
 
-def take_failures():
+def relay_failures():
     """What went wrong since the last call (one line per lost event),
     oldest first."""
     taken = list(_failures)

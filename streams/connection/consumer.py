@@ -15,13 +15,15 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from streams import access, errors, frames, groups, registry
-from streams import protocol as proto
-from streams.hub import CONTROL, Hub, get_hub
-from streams.ratelimit import TokenBucket
-from streams.subscriber import Subscriber
-from streams.subscriptions import Subscriptions
-from streams.transport import Transport
+from streams.connection import access, sweeps
+from streams.connection.ratelimit import TokenBucket
+from streams.connection.subscriber import Subscriber
+from streams.connection.subscriptions import Subscriptions
+from streams.connection.transport import Transport
+from streams.fanout.hub import get_hub
+from streams.infra.layer import CLOSE, CONTROL, RECHECK
+from streams.wire import errors, frames, groups, registry
+from streams.wire import protocol as proto
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ class StreamConsumer(AsyncConsumer):
 
     async def dispatch(self, message):
         # channels' dispatch hops to a thread before every handler to close
-        # stale DB connections; streams.db.in_pool already does that for
+        # stale DB connections; streams.infra.db.in_pool already does that for
         # the handlers that touch the database.
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is not None:
@@ -52,6 +54,7 @@ class StreamConsumer(AsyncConsumer):
     async def websocket_connect(self, message):
         await self.base_send({"type": "websocket.accept"})
         self.hub = await get_hub()
+        sweeps.install(self.hub)
         self.transport = Transport(
             self.base_send,
             self.scope.get("server_send", self.base_send),
@@ -69,7 +72,7 @@ class StreamConsumer(AsyncConsumer):
         self.subscriber = Subscriber(self, self.subscriptions)
         self.bucket = TokenBucket(settings.STREAMS_RATE_PER_SECOND, settings.STREAMS_RATE_BURST)
         self.refused = 0
-        self.last_seen = Hub.timer()
+        self.last_seen = sweeps.Clock.timer()
         self.hub.attach(self)
         self.control_groups = [groups.user_group(self.credentials.user_id)]
         if self.credentials.method == access.SESSION:
@@ -116,7 +119,7 @@ class StreamConsumer(AsyncConsumer):
         await self.transport.close(proto.CLOSE_HEARTBEAT_TIMEOUT)
 
     async def apply_verdict(self, user, forbidden):
-        """Called with the outcome of an authority check (streams.access)."""
+        """Called with the outcome of an authority check (streams.connection.access)."""
         if self.closed:
             return
         if user is None:
@@ -143,9 +146,9 @@ class StreamConsumer(AsyncConsumer):
 
     async def _control(self, message):
         action = message.get("action")
-        if action == "close":
+        if action == CLOSE:
             await self.refuse_credentials(message.get("reason", ""))
-        elif action == "recheck":
+        elif action == RECHECK:
             await access.recheck([self])
 
     # Client frames --------------------------------------------------------
@@ -153,7 +156,7 @@ class StreamConsumer(AsyncConsumer):
     async def websocket_receive(self, message):
         if self.credentials is None or self.closed:
             return
-        self.last_seen = Hub.timer()
+        self.last_seen = sweeps.Clock.timer()
         if not self.bucket.take():
             await self._refuse_frame()
             return
