@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from streams import layer, relay
 from streams.publish import publisher
+from trading import actors
 from trading.exceptions import TradingError
 
 # How long a command waits for its events to leave before it exits.
@@ -17,7 +18,9 @@ FLUSH_SECONDS = 10
 
 class TradingCommand(BaseCommand):
     """Subclasses implement `run(**options)` returning a dict or a list of
-    dicts, and `describe(result)` returning the human-readable line(s)."""
+    dicts, and `describe(result)` returning the human-readable line(s).
+    Their moves are `command:<name>@<OS user>`, also when another program
+    runs them with `call_command()`."""
 
     writes = True  # whether the command changes instances (and so warns)
 
@@ -34,8 +37,10 @@ class TradingCommand(BaseCommand):
                 "process shows them when it resubscribes (e.g. on reload)."
             )
             layer.explained()
+        name = type(self).__module__.rpartition(".")[2]
         try:
-            result = self.run(**options)
+            with actors.acting_as(actors.command(name)):
+                result = self.run(**options)
         except (TradingError, ObjectDoesNotExist, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
