@@ -7,7 +7,9 @@ from typing import Literal
 from pydantic import Field
 
 from streams import Strict
+from trading import actors
 from trading.instances import states
+from trading.instances.querysets import REASON_LENGTH
 
 State = Literal[states.STATES]
 Number = int | float
@@ -25,6 +27,19 @@ class Instance(Strict):
     version: int = Field(ge=1)
     updated_at: str
     state_changed_at: str
+    reason: str = Field(
+        max_length=REASON_LENGTH, description="Why the last state move happened; may be empty."
+    )
+    actor: str = Field(
+        pattern=actors.PATTERN,
+        description="Who made the last state move, '<kind>:<who>': coordinator:<strategy>, "
+        "admin:<username>, command:<command>@<OS user>, shell:<OS user>, api:<username>, "
+        "system:<what>.",
+    )
+    changed_at: str = Field(
+        description="When the last state move happened (ISO 8601 UTC, milliseconds); "
+        "the same moment as state_changed_at."
+    )
 
 
 class InstanceRemoved(Strict):

@@ -5,9 +5,15 @@ import copy
 from django.conf import settings
 from django.db import models, router, transaction
 
+from trading import actors
 from trading.exceptions import TransitionConflict
 from trading.instances import states
-from trading.instances.querysets import EDITABLE, StrategyInstanceQuerySet
+from trading.instances.querysets import (
+    EDITABLE,
+    REASON_LENGTH,
+    StrategyInstanceQuerySet,
+    checked_reason,
+)
 from trading.strategies import registry
 
 
@@ -52,6 +58,11 @@ class StrategyInstance(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     state_changed_at = models.DateTimeField(auto_now_add=True)
+    # The last state move's (its creation, until it moves): why, and who made
+    # it (trading/actors.py); `state_changed_at` is when. Managed by the
+    # write path, like the history row that records the same.
+    reason = models.CharField(max_length=REASON_LENGTH, blank=True, editable=False)
+    actor = models.CharField(max_length=actors.MAX_LENGTH, editable=False)
 
     objects = StrategyInstanceQuerySet.as_manager()
 
@@ -92,9 +103,10 @@ class StrategyInstance(models.Model):
         another writer."""
         if self._state.adding or self.pk is None or kwargs.get("force_insert"):
             registry.get(self.strategy)  # UnknownStrategy: the field's rule, for shells too
+            self._begin(reason)
             with transaction.atomic(using=kwargs.get("using")):
                 super().save(*args, update_fields=update_fields, **dict(kwargs, force_insert=True))
-                StateTransition.for_creation(self).save()
+                StateTransition.of(self, created=True).save()
             self._remember_loaded()
             return
         loaded = getattr(self, "_loaded", {})
@@ -111,6 +123,14 @@ class StrategyInstance(models.Model):
         if not changes:
             return
         self._write(changes, loaded.get("state", self.state), reason)
+
+    def _begin(self, reason=""):
+        """Called before a new row is inserted (by `save()` and
+        `bulk_create()`): its creation is its first move, by the current
+        actor whatever actor the object was given, for the reason it was
+        given or "created"."""
+        self.reason = checked_reason(reason or self.reason or "created")
+        self.actor = actors.current()
 
     def delete(self, using=None, keep_parents=False):
         """Deletes the row as it is now, locked: a stale copy would announce
@@ -158,8 +178,10 @@ class StateTransition(models.Model):
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20)
     version = models.PositiveBigIntegerField()
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField()
+    reason = models.CharField(max_length=REASON_LENGTH, blank=True)
+    actor = models.CharField(max_length=actors.MAX_LENGTH)
+    # The instance's `state_changed_at` for this move, to the microsecond.
+    changed_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-id"]
@@ -168,12 +190,15 @@ class StateTransition(models.Model):
         return f"{self.from_state or '∅'} → {self.to_state}"
 
     @classmethod
-    def for_creation(cls, instance):
+    def of(cls, instance, created=False):
+        """The history row of the move `instance` (as written) has just
+        made; its creation has no state to come from."""
         return cls(
             instance=instance,
-            from_state="",
+            from_state="" if created else instance.previous_state,
             to_state=instance.state,
             version=instance.version,
-            reason="created",
-            created_at=instance.created_at,
+            reason=instance.reason,
+            actor=instance.actor,
+            changed_at=instance.state_changed_at,
         )

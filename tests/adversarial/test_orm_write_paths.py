@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from streams.publishing import publish
+from trading import actors
 from trading.exceptions import BulkWriteNotSupported, IllegalTransition, UnknownStrategy
 from trading.instances import states
 from trading.models import StrategyInstance
@@ -69,6 +70,24 @@ class Dashboard:
 def admin_client(client, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("root", "r@example.com", "pw"))
     return client
+
+
+def add_in_the_admin(admin_client, session, **fields):
+    """Posts the admin's add form for an instance of `session`."""
+    return admin_client.post(
+        "/admin/trading/strategyinstance/add/",
+        {
+            "session": session.pk,
+            "strategy": "pump",
+            "symbol": "BTCUSDT",
+            "state": "idle",
+            "conditions": "[]",
+            "params": "{}",
+            "transitions-TOTAL_FORMS": "0",
+            "transitions-INITIAL_FORMS": "0",
+            **fields,
+        },
+    )
 
 
 # Threat 3: strategy names the registry doesn't know ----------------------
@@ -137,19 +156,7 @@ def test_full_clean_names_the_known_strategies(trading_session):
 
 def test_admin_add_form_shows_the_unknown_strategy_as_a_field_error(admin_client, trading_session):
     """Threat: the admin's add form saved any strategy name."""
-    reply = admin_client.post(
-        "/admin/trading/strategyinstance/add/",
-        {
-            "session": trading_session.pk,
-            "strategy": "nosuch",
-            "symbol": "BTCUSDT",
-            "state": "idle",
-            "conditions": "[]",
-            "params": "{}",
-            "transitions-TOTAL_FORMS": "0",
-            "transitions-INITIAL_FORMS": "0",
-        },
-    )
+    reply = add_in_the_admin(admin_client, trading_session, strategy="nosuch")
     assert reply.status_code == 200
     assert "unknown strategy &#x27;nosuch&#x27;; known: pump" in reply.content.decode()
     assert not StrategyInstance.objects.exists()
@@ -357,3 +364,40 @@ def test_deleting_instances_in_bulk_removes_each_live_one(moved, trading_session
     assert [(type_, data["id"], data["version"]) for type_, _, data in events] == [
         ("instance_removed", str(instance.pk), 3)
     ]
+
+
+# Threat 5: a writer claiming someone else's name ---------------------------
+
+
+def test_the_admin_add_form_cannot_name_another_actor(admin_client, trading_session):
+    """Threat: a crafted form carrying `actor` and `reason` recorded the
+    creation as someone else's."""
+    add_in_the_admin(admin_client, trading_session, actor="coordinator:pump", reason="not me")
+    instance = StrategyInstance.objects.get()
+    move = instance.transitions.get()
+    assert (instance.actor, instance.reason) == ("admin:root", "created")
+    assert (move.actor, move.reason) == ("admin:root", "created")
+
+
+def test_a_shell_cannot_write_the_actor_or_reason_of_a_row(moved):
+    """Threat: `update(actor=...)`, or a field set before `save()`, rewrote
+    who made the last move."""
+    instance, _ = moved
+    before = (instance.actor, instance.reason)
+    for field in ("actor", "reason"):
+        with pytest.raises(ValueError, match="managed"):
+            StrategyInstance.objects.filter(pk=instance.pk).update(**{field: "admin:boss"})
+    instance.actor, instance.reason = "admin:boss", "forged"
+    instance.save()
+    instance.refresh_from_db()
+    assert (instance.actor, instance.reason) == before
+
+
+def test_a_new_object_cannot_bring_its_own_actor(trading_session):
+    """Threat: `create(actor="admin:boss")` stored the name it was given."""
+    with actors.acting_as("shell:mallory"):
+        instance = StrategyInstance.objects.create(
+            session=trading_session, strategy="pump", symbol="A", actor="admin:boss"
+        )
+    instance.refresh_from_db()
+    assert instance.actor == instance.transitions.get().actor == "shell:mallory"

@@ -78,6 +78,15 @@ def test_illegal_transition_is_a_clear_error(trading_session):
         run("transition", instance.pk, "flying")
 
 
+def test_a_reason_longer_than_the_history_keeps_is_a_clear_error(trading_session):
+    instance = StrategyInstance.objects.create(
+        session=trading_session, strategy="pump", symbol="BTC"
+    )
+    with pytest.raises(CommandError, match="a reason is at most 200 characters, not 201"):
+        run("transition", instance.pk, "monitoring", "--reason", "x" * 201)
+    assert StrategyInstance.objects.get(pk=instance.pk).state == "idle"
+
+
 def test_bad_symbol_is_a_clear_error(trading_session):
     with pytest.raises(CommandError, match="symbol"):
         run("start_instance", trading_session.pk, "--strategy", "pump", "--symbol", "BTC/USDT!")

@@ -4,7 +4,9 @@ import pytest
 from channels.db import database_sync_to_async as db
 from django.db import transaction
 
+from config.timestamps import iso
 from streams.publishing.publish import publisher
+from trading import actors
 from trading.exceptions import BulkWriteNotSupported
 from trading.models import StrategyInstance, TradingSession
 
@@ -19,6 +21,10 @@ INSTANCE_FIELDS = {
     "previous_state",
     "version",
     "updated_at",
+    "state_changed_at",
+    "reason",
+    "actor",
+    "changed_at",
 }
 
 
@@ -40,8 +46,9 @@ def start(session, symbol="BTCUSDT", **fields):
 
 @db
 def move(instance, *targets):
-    for target in targets:
-        instance.transition_to(target, reason="test")
+    with actors.acting_as("system:test"):
+        for target in targets:
+            instance.transition_to(target, reason="test")
     return instance
 
 
@@ -71,6 +78,8 @@ async def test_subscribe_replies_subscribed_then_full_update_of_live_instances(
     [row] = snapshot["data"]["instances"]
     assert row.keys() >= INSTANCE_FIELDS
     assert row["id"] == str(live.pk) and row["state"] == "idle" and row["version"] == 1
+    assert (row["reason"], row["actor"]) == ("created", live.actor)
+    assert row["changed_at"] == row["state_changed_at"]
 
 
 async def test_create_change_stop_and_delete_reach_the_subscriber(connect, owner, trading_session):
@@ -88,6 +97,9 @@ async def test_create_change_stop_and_delete_reach_the_subscriber(connect, owner
     assert change["data"]["state"] == "monitoring"
     assert change["data"]["previous_state"] == "idle"
     assert change["data"]["version"] == 2
+    assert (change["data"]["reason"], change["data"]["actor"]) == ("test", "system:test")
+    await db(instance.refresh_from_db)()
+    assert change["data"]["changed_at"] == iso(instance.state_changed_at)
     assert change["seq"] == added["seq"] + 1
 
     await move(instance, "stopped")

@@ -13,12 +13,12 @@ handlers, as for any other write.
 import logging
 from dataclasses import dataclass, field
 
+from trading import actors
 from trading.coordinator.broadcast import broadcast_signal
+from trading.instances.querysets import REASON_LENGTH
 from trading.models import StrategyInstance
 
 logger = logging.getLogger(__name__)
-
-REASON_LENGTH = 200  # StateTransition.reason
 
 
 @dataclass
@@ -60,6 +60,7 @@ def _write_group(changes, written):
             for pk, change in by_pk.items()
         },
         {pk: change.reason[:REASON_LENGTH] for pk, change in by_pk.items()},
+        {pk: actors.coordinator(change.instance.strategy) for pk, change in by_pk.items()},
     )
     written.refused.update(applied.refused)
     for instance in applied.updated:

@@ -17,10 +17,15 @@ FIELDS = (
     "version",
     "updated_at",
     "state_changed_at",
+    "reason",
+    "actor",
 )
 
 
 def from_row(row):
+    """`changed_at` is `state_changed_at` under the name the desk's REST API
+    and history use: the time of the move that `reason` and `actor` tell."""
+    changed_at = iso(row["state_changed_at"])
     return {
         "id": str(row["id"]),
         "session_id": str(row["session_id"]),
@@ -30,7 +35,10 @@ def from_row(row):
         "previous_state": row["previous_state"] or None,
         "version": row["version"],
         "updated_at": iso(row["updated_at"]),
-        "state_changed_at": iso(row["state_changed_at"]),
+        "state_changed_at": changed_at,
+        "reason": row["reason"],
+        "actor": row["actor"],
+        "changed_at": changed_at,
     }
 
 

@@ -2,7 +2,8 @@
 
 Every write (a model `save()`, `QuerySet.update()`, `bulk_create()`) ends in
 `apply()`: it locks the rows, checks each state move against the transition
-table, bumps `version` in the database, records each transition, and sends
+table, bumps `version` in the database, records each transition (why, and
+who made it: trading/actors.py, asked here so no caller passes it), and sends
 `post_save` for every row it changed (with the session a moved row left),
 so the ORM signal handlers see bulk writes too and no write path can skip
 the dashboard. What it cannot check (upserts, `bulk_update`, expressions
@@ -24,6 +25,7 @@ from django.db.models import Case, F, When
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from trading import actors
 from trading.exceptions import BulkWriteNotSupported, TradingError, TransitionConflict
 from trading.instances.states import check_transition
 from trading.strategies import registry
@@ -45,8 +47,10 @@ SESSION_MOVE_VERSIONS = 2
 ROWS_PER_STATEMENT = 500
 # Written by every write, whatever changed.
 MANAGED = ("version", "updated_at")
-# Written when a row's state moves.
-MOVE_MANAGED = ("previous_state", "state_changed_at")
+# Written when a row's state moves: where from, when, why and by whom
+# (trading/actors.py); its history row records the same.
+MOVE_MANAGED = ("previous_state", "state_changed_at", "reason", "actor")
+REASON_LENGTH = 200  # StrategyInstance.reason, StateTransition.reason
 
 
 @dataclass
@@ -70,6 +74,7 @@ class StrategyInstanceQuerySet(models.QuerySet):
         changes = self._writable(changes)
         if not changes:
             return []
+        reason = checked_reason(reason)
         target = changes.get("state")
         session = changes.get("session_id")
         now = timezone.now()
@@ -86,20 +91,24 @@ class StrategyInstanceQuerySet(models.QuerySet):
             common = dict(changes, version=F("version") + _version_step(moved_from), updated_at=now)
             if moving_pks:
                 plain.filter(pk__in=moving_pks).update(
-                    **common, previous_state=F("state"), state_changed_at=now
+                    **common,
+                    previous_state=F("state"),
+                    state_changed_at=now,
+                    reason=reason,
+                    actor=actors.current(),
                 )
             staying = [pk for pk, _, _ in rows if pk not in moving_pks]
             if staying:
                 plain.filter(pk__in=staying).update(**common)
             updated = list(plain.filter(pk__in=[pk for pk, _, _ in rows]).order_by("pk"))
-            self._record(updated, moving_pks, dict.fromkeys(moving_pks, reason), now)
+            self._record(updated, moving_pks)
             fields = frozenset(changes)
             self._announce(
                 updated, dict.fromkeys((pk for pk, _, _ in rows), fields), moving_pks, moved_from
             )
         return updated
 
-    def apply_many(self, changes_by_pk, expected_by_pk, reason_by_pk=None):
+    def apply_many(self, changes_by_pk, expected_by_pk, reason_by_pk=None, actor_by_pk=None):
         """Writes a change of its own to each row (`changes_by_pk`: pk ->
         {field: value}), in one transaction and a few statements per
         ROWS_PER_STATEMENT rows, whatever their number. A row is written
@@ -107,10 +116,13 @@ class StrategyInstanceQuerySet(models.QuerySet):
         state and version it was read with) and its move is in the
         transition table; the others are left as they are and reported in
         `Applied.refused`, so one row changed by an operator meanwhile costs
-        that row, not the batch. Called by the coordinator once per tick."""
+        that row, not the batch. A move's actor is `actor_by_pk[pk]`, else
+        the current one. Called by the coordinator once per tick."""
         changes_by_pk = {pk: self._writable(changes) for pk, changes in changes_by_pk.items()}
         changes_by_pk = {pk: changes for pk, changes in changes_by_pk.items() if changes}
-        reason_by_pk = reason_by_pk or {}
+        reason_by_pk = {pk: checked_reason(reason) for pk, reason in (reason_by_pk or {}).items()}
+        actor_by_pk = {pk: actors.checked(actor) for pk, actor in (actor_by_pk or {}).items()}
+        default_actor = actors.current()
         applied = Applied()
         now = timezone.now()
         with transaction.atomic(using=self.db):
@@ -124,7 +136,14 @@ class StrategyInstanceQuerySet(models.QuerySet):
             for row in rows:
                 try:
                     moves = _change_row(
-                        row, changes_by_pk[row.pk], expected_by_pk.get(row.pk, {}), now
+                        row,
+                        changes_by_pk[row.pk],
+                        expected_by_pk.get(row.pk, {}),
+                        _Why(
+                            reason_by_pk.get(row.pk, ""),
+                            actor_by_pk.get(row.pk, default_actor),
+                            now,
+                        ),
                     )
                 except TradingError as exc:
                     applied.refused[row.pk] = exc
@@ -136,7 +155,7 @@ class StrategyInstanceQuerySet(models.QuerySet):
                     moved_from[row.pk] = moves.session
             if written:
                 self._bulk_write(written, changes_by_pk, moving_pks)
-                self._record(written, moving_pks, reason_by_pk, now)
+                self._record(written, moving_pks)
                 self._announce(
                     written,
                     {row.pk: frozenset(changes_by_pk[row.pk]) for row in written},
@@ -242,21 +261,10 @@ class StrategyInstanceQuerySet(models.QuerySet):
         relation rather than imported: models.py imports this module."""
         return self.model._meta.get_field("transitions").related_model
 
-    def _record(self, instances, moving_pks, reason_by_pk, now):
+    def _record(self, instances, moving_pks):
         StateTransition = self._history
         StateTransition.objects.using(self.db).bulk_create(
-            (
-                StateTransition(
-                    instance=instance,
-                    from_state=instance.previous_state,
-                    to_state=instance.state,
-                    version=instance.version,
-                    reason=reason_by_pk.get(instance.pk, ""),
-                    created_at=now,
-                )
-                for instance in instances
-                if instance.pk in moving_pks
-            ),
+            (StateTransition.of(instance) for instance in instances if instance.pk in moving_pks),
             batch_size=ROWS_PER_STATEMENT,
         )
 
@@ -279,6 +287,7 @@ class StrategyInstanceQuerySet(models.QuerySet):
         objs = list(objs)
         for obj in objs:
             registry.get(obj.strategy)  # UnknownStrategy, like save() of a new row
+            obj._begin()
         with transaction.atomic(using=self.db):
             created = super().bulk_create(objs, batch_size=batch_size, **kwargs)
             if any(obj.pk is None for obj in created):
@@ -287,7 +296,7 @@ class StrategyInstanceQuerySet(models.QuerySet):
                     "database, so the new instances cannot be announced"
                 )
             StateTransition.objects.using(self.db).bulk_create(
-                StateTransition.for_creation(obj) for obj in created
+                StateTransition.of(obj, created=True) for obj in created
             )
             for obj in created:
                 obj._remember_loaded()
@@ -330,7 +339,24 @@ class _Moves:
     session: object  # the session the row left, or None
 
 
-def _change_row(row, changes, expected, now):
+@dataclass(frozen=True)
+class _Why:
+    """What a row's move records besides the states."""
+
+    reason: str
+    actor: str
+    at: object  # datetime
+
+
+def checked_reason(reason):
+    """ValueError (a command's error, an API's 400) rather than a database
+    error, or a reason silently cut, past what the history keeps."""
+    if len(reason) > REASON_LENGTH:
+        raise ValueError(f"a reason is at most {REASON_LENGTH} characters, not {len(reason)}")
+    return reason
+
+
+def _change_row(row, changes, expected, why):
     """Applies `changes` to the locked `row` in memory, as apply() would in
     the database; raises (and leaves the row alone) when the row no longer
     holds `expected` or may not make the move."""
@@ -343,11 +369,12 @@ def _change_row(row, changes, expected, now):
     session = changes.get("session_id", row.session_id)
     left = row.session_id if session != row.session_id else None
     if moving:
-        row.previous_state, row.state_changed_at = row.state, now
+        row.previous_state, row.state_changed_at = row.state, why.at
+        row.reason, row.actor = why.reason, why.actor
     for name, value in changes.items():
         setattr(row, name, value)
     row.version += SESSION_MOVE_VERSIONS if left is not None else 1
-    row.updated_at = now
+    row.updated_at = why.at
     row._remember_loaded()
     return _Moves(moving, left)
 

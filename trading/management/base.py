@@ -8,6 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
 import streams
+from trading import actors
 from trading.exceptions import TradingError
 
 # How long a command waits for its events to leave before it exits.
@@ -16,7 +17,9 @@ FLUSH_SECONDS = 10
 
 class TradingCommand(BaseCommand):
     """Subclasses implement `run(**options)` returning a dict or a list of
-    dicts, and `describe(result)` returning the human-readable line(s)."""
+    dicts, and `describe(result)` returning the human-readable line(s).
+    Their moves are `command:<name>@<OS user>`, also when another program
+    runs them with `call_command()`."""
 
     writes = True  # whether the command changes instances (and so warns)
 
@@ -32,8 +35,10 @@ class TradingCommand(BaseCommand):
                 "made here are saved but not pushed: a dashboard served by another "
                 "process shows them when it resubscribes (e.g. on reload)."
             )
+        name = type(self).__module__.rpartition(".")[2]
         try:
-            result = self.run(**options)
+            with actors.acting_as(actors.command(name)):
+                result = self.run(**options)
         except (TradingError, ObjectDoesNotExist, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:

@@ -15,6 +15,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from config.private_files import write_private
+from trading import actors
 from trading.management.base import TradingCommand
 from trading.models import StrategyInstance, TradingSession
 
@@ -54,7 +55,7 @@ class Command(TradingCommand):
         """Returns what exists now: user, password (None when unchanged),
         the file holding the token, session id, and the ids of the instances
         this call created."""
-        with transaction.atomic():
+        with transaction.atomic(), actors.acting_as(actors.system("seed_demo")):
             user, created = get_user_model().objects.get_or_create(username=username)
             password = None
             if created or reset_password:
