@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads a form (CSRF does): config/form_charset.py.
+    "config.form_charset.FormCharsetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -329,6 +331,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+
+# The largest request body of any HTTP request, refused with 413 before
+# Django reads it (config/body_limit.py) and, under `manage.py serve`,
+# before daphne does (config/http_limits.py). nginx's client_max_body_size
+# is the same 1 MiB; the largest body the app takes is a 256 KiB log batch.
+HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
 
 # POST /api/logs/: the CPU time a request may spend on its body before it
 # is refused with 413 (logs.budget).
