@@ -337,6 +337,9 @@ SPECTACULAR_SETTINGS = {
 # before daphne does (config/http_limits.py). nginx's client_max_body_size
 # is the same 1 MiB; the largest body the app takes is a 256 KiB log batch.
 HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
+# `manage.py serve` only (config/http_limits.py): a request must arrive
+# whole within this many seconds of its first byte (slow clients).
+HTTP_REQUEST_SECONDS = env_int("HTTP_REQUEST_SECONDS", 20, minimum=1)
 
 # POST /api/logs/: the CPU time a request may spend on its body before it
 # is refused with 413 (logs.budget).

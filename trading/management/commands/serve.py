@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 from twisted.internet import reactor, threads
 
+from config import http_limits
 from streams import relay
 from streams.hub import get_hub
 from streams.publish import publisher
@@ -104,6 +105,8 @@ class Command(BaseCommand):
             # daphne's default closes every socket after a day with 1000,
             # which PROTOCOL.md tells clients not to reconnect after.
             websocket_timeout=-1,
+            # Slow and oversized requests, which daphne's options can't bound.
+            ready_callable=lambda: http_limits.install(server.http_factory),
         )
         if background is not None:
             reactor.callWhenRunning(background.start)
