@@ -6,6 +6,7 @@ services.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -62,6 +63,9 @@ elif not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Checks answered by a choice made below, each where it is made.
+SILENCED_SYSTEM_CHECKS = []
+
 # HTTPS in production. TLS ends at the reverse proxy (docs/deploy.md), which
 # must set X-Forwarded-Proto itself, overwriting whatever a client sent.
 # Django's defaults already send nosniff, DENY framing, a same-origin
@@ -81,7 +85,7 @@ if PRODUCTION:
     # deploy checks' advice to turn them on is answered by that choice.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-    SILENCED_SYSTEM_CHECKS = [
+    SILENCED_SYSTEM_CHECKS += [
         check
         for check, chosen in (
             ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
@@ -98,6 +102,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -119,6 +124,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out login into its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -211,9 +218,10 @@ else:
     }
 
 # Django's cache holds the throttle history of POST /api/logs/
-# (logs.throttling) and nothing else, under an alias of its own. With Redis
-# every server process counts in the same place; without it, each process
-# counts alone (one process is all the embedded mode runs).
+# (logs.throttling) and the failed logins (django-axes) and nothing else,
+# under an alias of its own. With Redis every server process counts in the
+# same place; without it, each process counts alone (one process is all
+# the embedded mode runs).
 if REDIS_URL:
     _THROTTLE_CACHE = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -234,6 +242,10 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": _THROTTLE_CACHE,
 }
+if not REDIS_URL:
+    # axes warns that a memory cache is not shared between processes: the
+    # embedded mode has one process (production requires REDIS_URL).
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
 
 # Where `manage.py serve` announces itself in the embedded mode, so other
 # processes' events reach its clients (streams/relay.py).
@@ -296,6 +308,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes, config/lockout.py): failed logins are
+# counted per username and per address in the throttle cache (Redis when
+# REDIS_URL is set, shared by every process); past LOGIN_FAILURE_LIMIT
+# either is refused, the right password too, with 429 and Retry-After for
+# LOGIN_COOLOFF_SECONDS after its last counted failure. Both login pages
+# (the desk's and the admin's) go through the same authenticate().
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "throttle"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Attempts refused during a lock don't extend it: the window is what
+# Retry-After says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "config.lockout.locked_out"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
