@@ -237,3 +237,21 @@ def test_entries_past_the_retention_are_deleted_without_a_cron(settings, monkeyp
     post_json({"level": "error", "message": "today"})
 
     assert list(FrontendLogEntry.objects.values_list("message", flat=True)) == ["today"]
+
+
+def test_anonymous_sources_never_become_links_on_the_admin_page(admin_client):
+    """Threat: planted links. `source` was a list filter, so two anonymous
+    POSTs put 100 attacker-chosen `?source=` links on staff's log list."""
+    for batch in range(2):
+        entries = [
+            {"level": "error", "message": "x", "source": f"https://evil.example/{batch}-{n}"}
+            for n in range(50)
+        ]
+        assert post_json({"entries": entries}).status_code == 202
+
+    page = admin_client.get("/admin/logs/frontendlogentry/").content.decode()
+    found = admin_client.get("/admin/logs/frontendlogentry/?q=evil.example%2F1-7")
+
+    assert "?source=" not in page
+    assert "evil.example/1-7" in found.content.decode()
+    assert found.context["cl"].result_count == 1
