@@ -406,8 +406,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # The console's level; DEBUG also lets daphne's per-frame chatter through.
 LOG_LEVEL = env_choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
+# A warning of one kind is written once per this many seconds; the others
+# are counted (config/logging.py, RepeatedWarnings).
+LOG_REPEAT_SECONDS = env_int("LOG_REPEAT_SECONDS", 60, minimum=1)
 if PRODUCTION:
-    LOGGING = build_production_logging(LOG_LEVEL)
+    LOGGING = build_production_logging(LOG_LEVEL, repeat_seconds=LOG_REPEAT_SECONDS)
 else:
     LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))
-    LOGGING = build_logging(LOG_DIR, LOG_LEVEL)
+    LOGGING = build_logging(LOG_DIR, LOG_LEVEL, repeat_seconds=LOG_REPEAT_SECONDS)
