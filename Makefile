@@ -38,15 +38,16 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --coordinator --host $(HOST) --port $(PORT)
 
-# Redis: one coordinator and two daphne processes (docs/running.md). The trap
+# Redis: one coordinator and two daphne processes, each `manage.py serve` for
+# its limits on slow and oversized requests (docs/running.md). The trap
 # is needed because a non-interactive shell starts background jobs with
 # Ctrl-C ignored.
 run-scaled: install
 	@test -n "$$REDIS_URL" || { echo "run-scaled needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make run-scaled" >&2; exit 2; }
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne --websocket_timeout -1 -b $(HOST) -p $(PORT) config.asgi:application & a=$$!; \
-	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne --websocket_timeout -1 -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & b=$$!; \
+	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --host $(HOST) --port $(PORT) & a=$$!; \
+	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --host $(HOST) --port $$(($(PORT) + 1)) & b=$$!; \
 	$(PY) manage.py run_coordinator & c=$$!; \
 	trap 'kill -TERM $$c $$a $$b 2>/dev/null; wait; exit 0' INT TERM; \
 	wait

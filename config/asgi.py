@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to the streams consumer."""
+"""ASGI entry point: HTTP goes to Django, behind the body limit
+(config/body_limit.py); WebSockets to the streams consumer."""
 
 import os
 
@@ -9,6 +10,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from config.body_limit import BodyLimit  # noqa: E402
 from streams import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})
+application = ProtocolTypeRouter(
+    {"http": BodyLimit(django_asgi_app), "websocket": websocket_application()}
+)

@@ -31,12 +31,21 @@ keeps, rotates and ships logs from every process; files per process would
 only race each other's rotation. Browser entries are among them, marked
 `"logger": "frontend"`, and stay in the database too.
 
+In both, every handler that writes a file or stdout lets a warning through
+once per LOG_REPEAT_SECONDS (per logger and message template) and counts
+the others (`RepeatedWarnings`): a client can make the server warn as
+often as it likes (closed with 1013, refused relay requests, failing
+health checks), and each line costs disk and buries the others.
+
 In both, daphne's INFO and DEBUG (its endpoints, every WebSocket frame) stay
 out unless LOG_LEVEL is DEBUG: they bury what the project itself says.
 """
 
 import logging
 import os
+import threading
+import time
+from collections import OrderedDict
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -63,6 +72,62 @@ class NoClientErrors(logging.Filter):
 
     def filter(self, record):
         return not 400 <= getattr(record, "status_code", 0) < 500
+
+
+class RepeatedWarnings(logging.Filter):
+    """Called for each record by every handler it is attached to. The first
+    WARNING of a kind (logger and message template, whatever the
+    arguments) goes through; more of that kind within `seconds` are
+    counted and dropped; the first one after that goes through saying how
+    many were dropped before it, and opens the next window. A count is
+    thus written when that kind is logged again, not on its own. Other
+    levels always pass: an ERROR is never one too many.
+
+    The decision is kept on the record, so handlers sharing this filter
+    agree and count each record once. At most `kinds` windows are kept
+    (messages formatted before logging are each a kind of their own)."""
+
+    # Swappable, so tests move time without sleeping.
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self, seconds=60, kinds=1000):
+        super().__init__()
+        self.seconds = seconds
+        self.kinds = kinds
+        self._windows = OrderedDict()  # kind -> [window end, dropped]
+        self._lock = threading.Lock()
+
+    def filter(self, record):
+        if record.levelno != logging.WARNING:
+            return True
+        decision = getattr(record, "repeat_decision", None)
+        if decision is None:
+            decision = record.repeat_decision = self._decide(record)
+        return decision
+
+    def _decide(self, record):
+        now = self.clock()
+        kind = (record.name, str(record.msg))
+        with self._lock:
+            window = self._windows.get(kind)
+            if window is not None and now < window[0]:
+                window[1] += 1
+                return False
+            self._windows[kind] = [now + self.seconds, 0]
+            self._windows.move_to_end(kind)
+            while len(self._windows) > self.kinds:
+                self._windows.popitem(last=False)
+        if window is not None and window[1]:
+            record.msg = (
+                f"{record.getMessage()} ({window[1]} more like this dropped in the "
+                f"{self.seconds} s before)"
+            )
+            record.args = None
+        return True
+
+
+def _repeated_warnings(seconds):
+    return {"()": "config.logging.RepeatedWarnings", "seconds": seconds}
 
 
 def _rotating_file(path, formatter, max_bytes, backups):
@@ -99,10 +164,15 @@ def _loggers(level):
         # INFO also keeps the SQL of django.db.backends out of DEBUG.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "daphne": {"level": "DEBUG" if level == "DEBUG" else "WARNING"},
+        # django-axes announces itself at INFO in every process; its failed
+        # logins and lockouts are warnings.
+        "axes": {"level": "WARNING"},
     }
 
 
-def build_logging(log_dir, level="INFO", *, max_bytes=10 * 1024 * 1024, backups=5):
+def build_logging(
+    log_dir, level="INFO", *, max_bytes=10 * 1024 * 1024, backups=5, repeat_seconds=60
+):
     """Creates `log_dir` (failing loudly at start-up when it can't) and
     returns the dictConfig for it."""
     log_dir = Path(log_dir)
@@ -114,16 +184,20 @@ def build_logging(log_dir, level="INFO", *, max_bytes=10 * 1024 * 1024, backups=
             "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
             "json_line": {"()": "logs.jsonlines.JSONLineFormatter"},
         },
-        "filters": {"no_client_errors": {"()": "config.logging.NoClientErrors"}},
+        "filters": {
+            "no_client_errors": {"()": "config.logging.NoClientErrors"},
+            "repeated_warnings": _repeated_warnings(repeat_seconds),
+        },
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
                 "level": level,
                 "formatter": "text",
+                "filters": ["repeated_warnings"],
             },
             "errors_file": {
                 **_rotating_file(log_dir / ERRORS_FILE, "text", max_bytes, backups),
-                "filters": ["no_client_errors"],
+                "filters": ["no_client_errors", "repeated_warnings"],
             },
             "frontend_file": _rotating_file(
                 log_dir / FRONTEND_FILE, "json_line", max_bytes, backups
@@ -141,17 +215,19 @@ def build_logging(log_dir, level="INFO", *, max_bytes=10 * 1024 * 1024, backups=
     }
 
 
-def build_production_logging(level="INFO"):
+def build_production_logging(level="INFO", *, repeat_seconds=60):
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json_line": {"()": "config.logging.ProcessLineFormatter"}},
+        "filters": {"repeated_warnings": _repeated_warnings(repeat_seconds)},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stdout",
                 "level": level,
                 "formatter": "json_line",
+                "filters": ["repeated_warnings"],
             },
         },
         "root": {"handlers": ["stdout"], "level": level},

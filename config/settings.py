@@ -6,10 +6,12 @@ services.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -62,6 +64,9 @@ elif not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Checks answered by a choice made below, each where it is made.
+SILENCED_SYSTEM_CHECKS = []
+
 # HTTPS in production. TLS ends at the reverse proxy (docs/deploy.md), which
 # must set X-Forwarded-Proto itself, overwriting whatever a client sent.
 # Django's defaults already send nosniff, DENY framing, a same-origin
@@ -81,7 +86,7 @@ if PRODUCTION:
     # deploy checks' advice to turn them on is answered by that choice.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-    SILENCED_SYSTEM_CHECKS = [
+    SILENCED_SYSTEM_CHECKS += [
         check
         for check, chosen in (
             ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
@@ -98,6 +103,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -110,16 +116,41 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads a form (CSRF does): config/form_charset.py.
+    "config.form_charset.FormCharsetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who a request's state moves are by (trading/actors.py).
     "trading.middleware.request_actor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out login into its 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy on every response, in every profile (django-csp):
+# scripts, styles and everything else from this origin only, no inline
+# script or style (the login page's behaviour is a static file), no
+# plugins, no framing, forms posting here only. 'self' covers the page's
+# own ws:/wss: origin. The favicon is a data: image. /api/docs/ adds what
+# Redoc needs for styles (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -211,9 +242,10 @@ else:
     }
 
 # Django's cache holds the throttle history of POST /api/logs/
-# (logs.throttling) and nothing else, under an alias of its own. With Redis
-# every server process counts in the same place; without it, each process
-# counts alone (one process is all the embedded mode runs).
+# (logs.throttling) and the failed logins (django-axes) and nothing else,
+# under an alias of its own. With Redis every server process counts in the
+# same place; without it, each process counts alone (one process is all
+# the embedded mode runs).
 if REDIS_URL:
     _THROTTLE_CACHE = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -234,6 +266,10 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": _THROTTLE_CACHE,
 }
+if not REDIS_URL:
+    # axes warns that a memory cache is not shared between processes: the
+    # embedded mode has one process (production requires REDIS_URL).
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
 
 # Where `manage.py serve` announces itself in the embedded mode, so other
 # processes' events reach its clients (streams/publishing/relay.py).
@@ -296,6 +332,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes, config/lockout.py): failed logins are
+# counted per username and per address in the throttle cache (Redis when
+# REDIS_URL is set, shared by every process); past LOGIN_FAILURE_LIMIT
+# either is refused, the right password too, with 429 and Retry-After for
+# LOGIN_COOLOFF_SECONDS after its last counted failure. Both login pages
+# (the desk's and the admin's) go through the same authenticate().
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "throttle"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Attempts refused during a lock don't extend it: the window is what
+# Retry-After says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "config.lockout.locked_out"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -329,8 +387,21 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "logs.schema.request_body_schema",
+    ],
 }
 
+
+# The largest request body of any HTTP request, refused with 413 before
+# Django reads it (config/body_limit.py) and, under `manage.py serve`,
+# before daphne does (config/http_limits.py). nginx's client_max_body_size
+# is the same 1 MiB; the largest body the app takes is a 256 KiB log batch.
+HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
+# `manage.py serve` only (config/http_limits.py): a request must arrive
+# whole within this many seconds of its first byte (slow clients).
+HTTP_REQUEST_SECONDS = env_int("HTTP_REQUEST_SECONDS", 20, minimum=1)
 
 # POST /api/logs/: the CPU time a request may spend on its body before it
 # is refused with 413 (logs.budget).
@@ -363,8 +434,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # The console's level; DEBUG also lets daphne's per-frame chatter through.
 LOG_LEVEL = env_choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
+# A warning of one kind is written once per this many seconds; the others
+# are counted (config/logging.py, RepeatedWarnings).
+LOG_REPEAT_SECONDS = env_int("LOG_REPEAT_SECONDS", 60, minimum=1)
 if PRODUCTION:
-    LOGGING = build_production_logging(LOG_LEVEL)
+    LOGGING = build_production_logging(LOG_LEVEL, repeat_seconds=LOG_REPEAT_SECONDS)
 else:
     LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "log")))
-    LOGGING = build_logging(LOG_DIR, LOG_LEVEL)
+    LOGGING = build_logging(LOG_DIR, LOG_LEVEL, repeat_seconds=LOG_REPEAT_SECONDS)

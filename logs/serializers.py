@@ -8,15 +8,17 @@ object of at most 16 KiB as JSON, 5 levels deep) and `count` (how many
 identical messages the browser collapsed into this one; default 1).
 
 Every entry, whatever its level, is checked before anything is kept, so a
-request is taken whole or not at all. Unknown keys are ignored, so a newer
-client can send more.
+request is taken whole or not at all. Unknown keys of an entry are ignored,
+so a newer client can send more; a batch holds `entries` and nothing else,
+so one body never mixes the two forms. Levels match in any case of ASCII
+letters, exactly (no spaces around them). logs/schema.py says the same in
+OpenAPI.
 """
 
 import json
 import re
 
 from django.core.validators import ProhibitNullCharactersValidator
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
@@ -56,9 +58,6 @@ def refuse_unstorable(text):
         )
 
 
-@extend_schema_field(
-    {"type": "string", "description": "DEBUG, INFO, WARN, WARNING, ERROR or CRITICAL, any case."}
-)
 class LevelField(serializers.Field):
     default_error_messages = {
         "invalid": "Must be a string: one of DEBUG, INFO, WARN, ERROR, CRITICAL.",
@@ -68,13 +67,25 @@ class LevelField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        try:
-            return LEVELS[data.strip().upper()]
-        except KeyError:
+        # ASCII only: str.upper() maps some other letters onto ASCII ones
+        # ("ınfo" -> "INFO"), which no schema pattern could say.
+        level = LEVELS.get(data.upper()) if data.isascii() else None
+        if level is None:
             self.fail("unknown", value=data[:40])
+        return level
 
     def to_representation(self, value):
         return value
+
+
+class CountField(serializers.IntegerField):
+    """An integer, and only that: DRF's IntegerField also takes `"5"` and
+    `5.0`, which the schema (`type: integer`) calls invalid."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class StringField(serializers.CharField):
@@ -120,21 +131,23 @@ def _deeper_than(value, limit):
     return limit == 0 or any(_deeper_than(child, limit - 1) for child in children)
 
 
-def _strings(value):
+def _storable(value):
+    """`value` (any JSON value) with NUL and lone surrogates in its keys
+    and strings replaced by U+FFFD, as a new value."""
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, child in value.items():
-            yield key
-            yield from _strings(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _strings(child)
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_storable(key): _storable(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_storable(child) for child in value]
+    return value
 
 
 class ContextField(serializers.DictField):
-    """Any JSON object, bounded in size and depth; no NUL or lone surrogate
-    in its strings (PostgreSQL's jsonb refuses both)."""
+    """Any JSON object, bounded in size and depth. NUL and lone surrogates
+    (PostgreSQL's jsonb refuses both) are kept as U+FFFD rather than
+    refused: the context is whatever a page had at hand, and an OpenAPI 3.0
+    schema can't forbid a character in an object's keys."""
 
     default_error_messages = {
         "too_deep": f"Ensure the context is nested no deeper than {MAX_CONTEXT_DEPTH} levels.",
@@ -152,9 +165,7 @@ class ContextField(serializers.DictField):
         )
         if size > MAX_CONTEXT_BYTES:
             self.fail("too_large", max_bytes=MAX_CONTEXT_BYTES, size=size)
-        for text in _strings(value):
-            refuse_unstorable(text)
-        return value
+        return _storable(value)
 
 
 class EntrySerializer(serializers.Serializer):
@@ -164,7 +175,7 @@ class EntrySerializer(serializers.Serializer):
     url = StringField(max_length=2048, allow_blank=True, default="")
     timestamp = serializers.DateTimeField(required=False)
     context = ContextField(default=dict)
-    count = serializers.IntegerField(min_value=1, max_value=MAX_COUNT, default=1)
+    count = CountField(min_value=1, max_value=MAX_COUNT, default=1)
 
     def validate(self, attrs):
         self.context["budget"].check()
@@ -195,6 +206,13 @@ def validated_entries(data, budget):
     or PayloadTooLarge (413) once the request's CPUBudget is spent."""
     context = {"budget": budget}
     if isinstance(data, dict) and "entries" in data:
+        mixed = sorted(set(data) - {"entries"})
+        if mixed:
+            # One form or the other: an entry's fields beside `entries`
+            # were silently ignored, and "taken whole" would not hold.
+            raise serializers.ValidationError(
+                {key: ['A batch holds only "entries"; put this inside an entry.'] for key in mixed}
+            )
         batch = BatchSerializer(data=data, context=context)
         batch.is_valid(raise_exception=True)
         return batch.validated_data["entries"]

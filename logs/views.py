@@ -17,6 +17,8 @@ from logs.serializers import validated_entries
 from logs.throttling import AnonLogThrottle, UserLogThrottle
 from logs.workers import serve
 
+UTF8_NAMES = frozenset({"utf-8", "utf8"})
+
 
 class FrontendLogView(APIView):
     """Takes browser log entries; keeps WARNING and above.
@@ -36,7 +38,9 @@ class FrontendLogView(APIView):
     def post(self, request):
         budget = CPUBudget()
         self.require_json(request)
-        entries = validated_entries(request.data, budget)
+        data = request.data  # parsed here: its decoding is inside the budget
+        budget.check()
+        entries = validated_entries(data, budget)
         user = request.user if request.user.is_authenticated else None
         outcome = record(
             entries, budget=budget, user=user, user_agent=request.headers.get("User-Agent", "")
@@ -48,16 +52,24 @@ class FrontendLogView(APIView):
 
     @staticmethod
     def require_json(request):
-        """415 for anything but `application/json` (any parameters), a
-        missing Content-Type included. A page on another site can POST
-        here without asking (a form, `fetch` with `no-cors`) only with a
-        CORS-safelisted type, never JSON; DRF alone would also read a body
-        sent as `application/*` or `*/*`, or none at all, as empty data."""
-        media_type, _ = parse_header_parameters(request.content_type)
+        """415 for anything but `application/json` in UTF-8, a missing
+        Content-Type included. A page on another site can POST here without
+        asking (a form, `fetch` with `no-cors`) only with a CORS-safelisted
+        type, never JSON; DRF alone would also read a body sent as
+        `application/*` or `*/*`, or none at all, as empty data. JSON has no
+        other encoding (RFC 8259), so a `charset` other than UTF-8 is
+        refused rather than decoded with whatever codec it names."""
+        media_type, params = parse_header_parameters(request.content_type)
         if media_type != "application/json":
             sent = request.content_type or "untyped"
             raise UnsupportedMediaType(
                 request.content_type, detail=f"Send the body as application/json, not {sent}."
+            )
+        charset = params.get("charset", "utf-8")
+        if charset.lower() not in UTF8_NAMES:
+            raise UnsupportedMediaType(
+                request.content_type,
+                detail=f"Send the JSON body as UTF-8 (no charset, or charset=utf-8), not {charset[:40]}.",
             )
 
 

@@ -16,10 +16,12 @@ def test_the_schema_is_valid_openapi_3_and_describes_the_log_endpoint(client):
     assert schema["openapi"].startswith("3.")
     post = schema["paths"]["/api/logs/"]["post"]
     assert {"202", "400", "413", "415", "429"} <= set(post["responses"])
+    assert post["requestBody"]["required"] is True
     body = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    assert {"$ref": "#/components/schemas/Entry"} in (
-        schema["components"]["schemas"][body.rsplit("/", 1)[1]]["oneOf"]
-    )
+    assert schema["components"]["schemas"][body.rsplit("/", 1)[1]]["oneOf"] == [
+        {"$ref": "#/components/schemas/FrontendLogEntry"},
+        {"$ref": "#/components/schemas/FrontendLogBatch"},
+    ]
 
 
 def test_the_docs_page_loads_redoc_from_this_server(client):

@@ -237,3 +237,52 @@ def test_entries_past_the_retention_are_deleted_without_a_cron(settings, monkeyp
     post_json({"level": "error", "message": "today"})
 
     assert list(FrontendLogEntry.objects.values_list("message", flat=True)) == ["today"]
+
+
+def test_anonymous_sources_never_become_links_on_the_admin_page(admin_client):
+    """Threat: planted links. `source` was a list filter, so two anonymous
+    POSTs put 100 attacker-chosen `?source=` links on staff's log list."""
+    for batch in range(2):
+        entries = [
+            {"level": "error", "message": "x", "source": f"https://evil.example/{batch}-{n}"}
+            for n in range(50)
+        ]
+        assert post_json({"entries": entries}).status_code == 202
+
+    page = admin_client.get("/admin/logs/frontendlogentry/").content.decode()
+    found = admin_client.get("/admin/logs/frontendlogentry/?q=evil.example%2F1-7")
+
+    assert "?source=" not in page
+    assert "evil.example/1-7" in found.content.decode()
+    assert found.context["cl"].result_count == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"level": "ERROR", "message": "b"}, {"message": "b"}, {"source": "x"}, {"anything": 1}],
+)
+def test_a_body_mixing_the_batch_and_one_entry_forms_is_refused_whole(extra):
+    """Threat: a silent drop. `{"entries": [a], "level", "message": "b"}`
+    was 202 `{"accepted": 1}`: entry "b" vanished, though a request is
+    taken whole or not at all."""
+    body = {"entries": [{"level": "ERROR", "message": "a"}], **extra}
+
+    response = post_json(body)
+
+    assert response.status_code == 400
+    assert set(response.json()) == set(extra)
+    assert not FrontendLogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("level", [" error", "error\n", "ınfo", "ERROR\u200b"])
+def test_a_level_is_matched_exactly_in_any_ascii_case(level):
+    """Threat: a schema looser than the server, or the reverse: the server
+    stripped spaces and upper-cased any letter ("ınfo" -> "INFO"), which
+    the document's pattern does not allow."""
+    assert post_json({"level": level, "message": "x"}).status_code == 400
+    assert post_json({"level": "eRrOr", "message": "x"}).status_code == 202
+
+
+@pytest.mark.parametrize("count", ["5", 5.0, True])
+def test_a_count_must_be_an_integer(count):
+    assert post_json({"level": "error", "message": "x", "count": count}).status_code == 400

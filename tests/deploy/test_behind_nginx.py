@@ -7,6 +7,7 @@ import http.client
 import json
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import websockets
@@ -15,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from tests.browser.dashboard import Dashboard
 from tests.deploy.conftest import ANON_LOG_RATE
+from tests.deploy.shipped import SITE
 from tests.deploy.token_client import TokenClient
 
 pytestmark = [
@@ -142,3 +144,47 @@ def test_the_log_throttle_counts_the_address_nginx_saw_not_a_forwarded_one(nginx
     assert len(posts) == len(statuses)
     assert all("127.0.0.1" in line for line in posts), posts
     assert not any(address in seen for address in spoofed)
+
+
+def shipped_number(pattern):
+    """A number the shipped site sets (so the test follows the file)."""
+    return int(re.search(pattern, SITE.read_text()).group(1))
+
+
+def test_websockets_per_address_are_capped_by_nginx(nginx, daphnes, desk):
+    """Threat: one address holding sockets without bound (each a consumer
+    and its subscriptions on a daphne process). Its own thread's event loop:
+    Playwright's runs in this one once the browser test has run."""
+    cap = shipped_number(r"limit_conn trading_monitor_ws (\d+);")
+    headers = {"Authorization": f"Token {Token.objects.create(user=desk.user).key}"}
+
+    def connect():
+        return websockets.connect(nginx.ws_url, ssl=nginx.ssl_context(), additional_headers=headers)
+
+    async def one_too_many():
+        sockets = [await connect() for _ in range(cap)]
+        try:
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await connect()
+            return refused.value.response.status_code
+        finally:
+            await asyncio.gather(*(sock.close() for sock in sockets))
+
+    with ThreadPoolExecutor(1) as thread:
+        assert thread.submit(asyncio.run, one_too_many()).result() == 429
+
+
+def test_login_pages_are_rate_limited_per_address_by_nginx(nginx, daphnes):
+    """Threat: password guessing at the proxy's door, before the app counts
+    failures: past the burst (one zone for both pages, per address), nginx
+    answers 429 with Retry-After itself. (Last in the module: the browser
+    test logs in through nginx from the same address.)"""
+    burst = shipped_number(r"zone=trading_monitor_login burst=(\d+)")
+    for path in ("/accounts/login/", "/admin/login/"):
+        statuses = [request(nginx, "GET", path)[0] for _ in range(burst + 2)]
+        assert statuses[-1] == 429, statuses
+        assert set(statuses) <= {200, 429}, statuses
+    status, headers, body = request(nginx, "POST", "/accounts/login/", body="username=a&password=b")
+    assert status == 429
+    assert headers["Retry-After"] == "60"
+    assert b"Too many requests" in body

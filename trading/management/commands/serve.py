@@ -23,6 +23,7 @@ from django.db import connections
 from twisted.internet import reactor, threads
 
 import streams
+from config import http_limits
 from trading.management import coordinator_options
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class Command(BaseCommand):
             # daphne's default closes every socket after a day with 1000,
             # which PROTOCOL.md tells clients not to reconnect after.
             websocket_timeout=-1,
+            # Slow and oversized requests, which daphne's options can't bound.
+            ready_callable=lambda: http_limits.install(server.http_factory),
         )
         if background is not None:
             reactor.callWhenRunning(background.start)
