@@ -57,6 +57,7 @@ _EXPORTS = {
     "StreamClient": "streams.client:StreamClient",
     "StreamEnded": "streams.client:StreamEnded",
     "SignedOut": "streams.client:SignedOut",
+    "Unreachable": "streams.client:Unreachable",
 }
 __all__ = sorted(_EXPORTS)
 

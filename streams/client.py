@@ -47,6 +47,11 @@ class SignedOut(StreamEnded):
     """4401: retrying with the same token cannot help."""
 
 
+class Unreachable(StreamEnded):
+    """Nothing answers at the URL before the first welcome (no server, a
+    wrong port): said at once rather than retried forever."""
+
+
 class Dropped(Exception):
     """This connection is done for (silence); reconnect."""
 
@@ -119,7 +124,7 @@ class StreamClient:
                 code, reason = None, f"HTTP {status}"
             except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
                 if not self.welcomed:
-                    raise StreamEnded(f"cannot connect to {self.url}: {exc}") from None
+                    raise Unreachable(f"cannot connect to {self.url}: {exc}") from None
                 code, reason = None, f"cannot connect: {exc}"
             stable = self.welcomed and time.monotonic() - opened >= STABLE_CONNECTION
             attempt = 1 if stable else attempt + 1

@@ -2,12 +2,15 @@
 and none of the libraries' DEBUG chatter unless LOG_LEVEL asks for it."""
 
 import asyncio
+import socket
 
 import pytest
 from channels.db import database_sync_to_async as db
 
+from tests.support import processes
 from tests.support.live import Serve
 from tests.trading.test_live import demo_instance, tail
+from trading.models import StrategyInstance
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -29,7 +32,7 @@ async def test_serve_prints_no_debug_lines_by_default(owner, trading_session, to
         REDIS_URL="",
         LOG_LEVEL="",
     ) as server:
-        await tail(server.ws_url, token, "state_machines", params, count=4)
+        await tail(server.ws_url, token, "state_machines", params, count=2)
         code, out = await asyncio.to_thread(server.stop)
 
     assert code == 0
@@ -37,3 +40,34 @@ async def test_serve_prints_no_debug_lines_by_default(owner, trading_session, to
     assert "every instance is in a consistent state" in out
     assert [line for line in out.splitlines() if " DEBUG " in line] == []
     assert "daphne" not in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_on_a_taken_port_exits_non_zero_with_the_reason_and_runs_no_coordinator(
+    trading_session,
+):
+    """A second `make run` in another terminal must say it could not serve,
+    not print "serving" and exit 0, and must not run (then settle) a
+    coordinator beside the first one's."""
+    instance = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="X")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = processes.manage(
+            "serve",
+            "--port",
+            port,
+            "--coordinator",
+            "--session",
+            trading_session.pk,
+            "--speed",
+            0,
+            REDIS_URL="",
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    instance.refresh_from_db()
+    assert instance.version == 1  # no coordinator ran

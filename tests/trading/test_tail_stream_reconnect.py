@@ -11,7 +11,7 @@ import pytest
 
 from streams.client import reconnect_delay
 from tests.support import processes, services
-from tests.support.live import Daphne
+from tests.support.live import Daphne, free_port
 from trading.models import StrategyInstance
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,6 +110,47 @@ def test_tail_stream_with_a_bad_token_exits_at_once_saying_signed_out():
     assert result.returncode != 0
     assert "signed out" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_tail_stream_with_no_server_says_where_it_looked_and_how_to_point_it():
+    free = free_port()
+    result = processes.manage(
+        "tail_stream", "state_machines", STREAMS_TOKEN="any", PORT=free, timeout=30
+    )
+    assert result.returncode != 0
+    assert f"cannot connect to ws://127.0.0.1:{free}/ws" in result.stderr
+    assert "--url" in result.stderr and "$PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_count_counts_the_streams_events_not_its_subscribed_and_full_update(
+    trading_session, owner, token_for
+):
+    """`--count 1` must wait for a real event: the two messages every
+    subscription starts with are printed but are not what was asked for."""
+    instance = StrategyInstance.objects.create(session=trading_session, strategy="pump", symbol="X")
+    token = token_for(owner)
+    with Daphne(REDIS_URL=services.redis_url()) as server:
+        tail = Tail(
+            "state_machines",
+            "--param",
+            f"session_id={trading_session.pk}",
+            "--url",
+            server.ws_url,
+            "--count",
+            1,
+            STREAMS_TOKEN=token,
+            REDIS_URL=services.redis_url(),
+        )
+        tail.next_message("full_update")
+        assert tail.process.poll() is None
+        result = processes.manage(
+            "transition", instance.pk, "monitoring", REDIS_URL=services.redis_url()
+        )
+        assert result.returncode == 0, result.stderr
+        assert tail.next_message("state_change")["data"]["state"] == "monitoring"
+        assert tail.process.wait(15) == 0
+    assert tail.next_line(tail.err, lambda line: "event(s)" in line) == "1 event(s)"
 
 
 def test_reconnect_delays_are_jittered_under_a_capped_window_above_a_floor():

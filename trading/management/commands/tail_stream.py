@@ -22,11 +22,18 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.env import env_str
-from streams import StreamClient, StreamEnded
+from config.env import env_int, env_str
+from streams import StreamClient, StreamEnded, Unreachable
 from trading.management.process import stop_on_signals
 
-DEFAULT_URL = "ws://127.0.0.1:8080/ws"
+# What a subscription sends before its events: printed, never counted.
+PREAMBLE = frozenset({"subscribed", "full_update"})
+
+
+def default_url():
+    """$STREAMS_URL, else the address `make run` serves on: PORT picks the
+    port there (default 8080), so it does here too."""
+    return env_str("STREAMS_URL") or f"ws://127.0.0.1:{env_int('PORT', 8080)}/ws"
 
 
 def parse_params(pairs):
@@ -74,9 +81,18 @@ class Command(BaseCommand):
             metavar="KEY=VALUE",
             help="subscription param, repeatable (e.g. --param session_id=1)",
         )
-        parser.add_argument("--url", default=DEFAULT_URL, help=f"server (default: {DEFAULT_URL})")
         parser.add_argument(
-            "--count", type=int, default=None, help="exit after printing N messages"
+            "--url",
+            default=None,
+            help="server (default: $STREAMS_URL, else ws://127.0.0.1:$PORT/ws, PORT 8080)",
+        )
+        parser.add_argument(
+            "--count",
+            type=int,
+            default=None,
+            metavar="N",
+            help="exit after N events of the stream (subscribed and full_update are "
+            "printed, not counted; 0: print the snapshot and exit)",
         )
         # Gone, but refused with directions rather than argparse's error,
         # which would print the token once more.
@@ -94,7 +110,7 @@ class Command(BaseCommand):
         with stop_on_signals() as stop:
             printed = asyncio.run(
                 self.tail(
-                    options["url"],
+                    options["url"] or default_url(),
                     token,
                     options["stream"],
                     params,
@@ -102,21 +118,26 @@ class Command(BaseCommand):
                     stop=stop,
                 )
             )
-        self.stderr.write(f"{printed} message(s)")
+        self.stderr.write(f"{printed} event(s)")
 
     async def tail(self, url, token, stream, params, count=None, stop=None, write=None):
         """Prints (or hands to `write`) each message of the subscription;
-        returns how many. Raises CommandError for anything that ends it
-        other than `count` or `stop`."""
+        returns how many events it printed. Raises CommandError for anything
+        that ends it other than `count` events or `stop`."""
         stop = stop or threading.Event()
         write = write or self.stdout.write
-        printed = 0
+        events = 0
 
         def on_message(text):
-            nonlocal printed
+            nonlocal events
             write(text)
-            printed += 1
-            if count is not None and printed >= count:
+            kind = json.loads(text).get("type")
+            if kind == "subscribed":
+                return
+            if kind not in PREAMBLE:
+                events += 1
+            # `--count 0`: the snapshot, then stop.
+            if count is not None and events >= count:
                 stop.set()
 
         def on_status(status):
@@ -127,6 +148,11 @@ class Command(BaseCommand):
         )
         try:
             await client.run()
+        except Unreachable as exc:
+            raise CommandError(
+                f"{exc}. Is the server running? `make run` serves on port 8080, or on "
+                "$PORT; point this command at it with --url, $STREAMS_URL or $PORT"
+            ) from None
         except StreamEnded as exc:
             raise CommandError(str(exc)) from None
-        return printed
+        return events
