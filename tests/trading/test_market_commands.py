@@ -169,6 +169,17 @@ def test_every_command_has_help():
         assert "usage: manage.py " + command in result.stdout
 
 
+def test_help_lists_the_states_and_strategies_a_command_takes():
+    """A new user should not have to read the code to learn what to type."""
+    from trading.instances.states import STATES
+    from trading.strategies import registry
+
+    transition = processes.manage("transition", "--help").stdout
+    assert all(state in transition for state in STATES)
+    start = processes.manage("start_instance", "--help").stdout
+    assert registry.names() and all(name in start for name in registry.names())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_coordinator_exits_non_zero_without_a_traceback():
     result = processes.manage("run_coordinator", "--session", "424242")
