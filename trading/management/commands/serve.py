@@ -18,12 +18,13 @@ import threading
 from channels.routing import get_default_application
 from daphne.endpoints import build_endpoint_description_strings
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from twisted.internet import reactor, threads
 
 import streams
 from config import http_limits
+from trading.exceptions import TradingError
 from trading.management import coordinator_options
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class BackgroundCoordinator:
             self.result = self.coordinator.run(ticks=self.ticks, stop=self.stop)
             if not self.stop.is_set():
                 logger.warning("coordinator: %s; the server goes on", self.result.summary())
+        except TradingError as exc:
+            logger.error("coordinator: %s; the server goes on without it", exc)
         except Exception:
             logger.exception("coordinator: stopped by an error")
         finally:
@@ -61,6 +64,25 @@ class BackgroundCoordinator:
         if self.thread.ident is not None:
             self.thread.join()
         streams.flush(5)
+
+
+class _Server(Server):
+    """daphne's server, telling its command when it could not listen: daphne
+    logs "Listen failure" and stops the reactor, and its command would then
+    exit 0 as if it had served (a port already taken, by a `make run` in
+    another terminal say)."""
+
+    listen_failure = None
+    on_listening = None  # called once the port is ours
+
+    def listen_success(self, port):
+        super().listen_success(port)
+        if self.on_listening is not None:
+            self.on_listening()
+
+    def listen_error(self, failure):
+        self.listen_failure = failure.getErrorMessage()
+        super().listen_error(failure)
 
 
 class Command(BaseCommand):
@@ -95,7 +117,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(background.result.summary()))
 
     def serve(self, host, port, background, verbosity):
-        server = Server(
+        server = _Server(
             application=get_default_application(),
             endpoints=build_endpoint_description_strings(host=host, port=port),
             signal_handlers=True,
@@ -107,7 +129,10 @@ class Command(BaseCommand):
             ready_callable=lambda: http_limits.install(server.http_factory),
         )
         if background is not None:
-            reactor.callWhenRunning(background.start)
+            # Only once listening: a server that could not have its port
+            # must not run (and then settle) a coordinator at all.
+            # (daphne may report it before its loop is the running one.)
+            server.on_listening = lambda: reactor.callWhenRunning(background.start)
             reactor.addSystemEventTrigger(
                 "before", "shutdown", lambda: threads.deferToThread(background.finish)
             )
@@ -117,3 +142,8 @@ class Command(BaseCommand):
             reactor.callWhenRunning(streams.announce_server, f"http://{address}:{port}")
             reactor.addSystemEventTrigger("after", "shutdown", streams.withdraw_server)
         server.run()
+        if server.listen_failure is not None:
+            raise CommandError(
+                f"cannot serve on {host}:{port}: {server.listen_failure} (another server "
+                "on that port? pick another with --port, or PORT= for make run)"
+            )
