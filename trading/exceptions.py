@@ -27,3 +27,7 @@ class UnknownStrategy(TradingError):
 
 class StrategyConfigError(TradingError):
     """An instance's params do not fit its strategy."""
+
+
+class SessionTaken(TradingError):
+    """Another coordinator runs that trading session; this one won't."""

@@ -54,8 +54,10 @@ from streams import new_epoch
 from trading import metrics
 from trading.coordinator import writes
 from trading.coordinator.broadcast import broadcast_tick
+from trading.coordinator.claims import session_claims
 from trading.coordinator.driver import InstanceDriver
 from trading.coordinator.market import Market
+from trading.exceptions import SessionTaken
 from trading.instances import states
 from trading.instances.receivers import STREAM as STATE_MACHINES
 from trading.market.streams import CONDITION_PROGRESS, SIGNALS
@@ -69,6 +71,9 @@ RUNNABLE = tuple(sorted(states.LIVE - {states.ERROR}))
 UNSETTLED = (states.SIGNAL_DETECTED, states.ENTERING, states.EXITING, states.MONITORING)
 # Settling moves a halfway instance to monitoring, then monitoring to idle.
 SETTLING_ROUNDS = 2
+# How often a coordinator of every session tries again for the sessions
+# another coordinator holds (trading/coordinator/claims.py).
+RECLAIM_SECONDS = 5.0
 
 
 @dataclass
@@ -126,12 +131,47 @@ class Coordinator:
         self.market = Market()
         self.driver = InstanceDriver(conditions_every)
         self.now = 0.0
+        self.claims = None  # while run() runs: the sessions this one holds
+        self._claimed_at = None
+        self._yielded = set()
 
     def _scope(self):
         rows = StrategyInstance.objects.all()
         if self.session_ids:
             rows = rows.filter(session_id__in=self.session_ids)
+        if self.claims is not None:
+            rows = rows.filter(session_id__in=self.claims.held)
         return rows
+
+    def claim(self):
+        """Called before the first tick and then every RECLAIM_SECONDS: holds
+        the sessions this coordinator runs, one coordinator per session.
+        A coordinator named its sessions refuses to start on one another
+        holds; one of every session leaves those to their holder."""
+        wanted = self.session_ids or list(
+            TradingSession.objects.filter(status=TradingSession.Status.ACTIVE).values_list(
+                "pk", flat=True
+            )
+        )
+        held = self.claims.claim(wanted)
+        self._claimed_at = self.timer()
+        others = set(wanted) - held
+        if others and self.session_ids:
+            taken = ", ".join(
+                f"{pk} (held by {self.claims.holder(pk) or 'another coordinator'})"
+                for pk in sorted(others)
+            )
+            raise SessionTaken(
+                f"session(s) {taken} already have a running coordinator; stop it first "
+                "(one coordinator per session)"
+            )
+        for pk in sorted(others - self._yielded):
+            logger.warning(
+                "coordinator: session %s is run by another coordinator (%s); leaving it to it",
+                pk,
+                self.claims.holder(pk) or "unknown",
+            )
+        self._yielded = others
 
     def runnable(self):
         return (
@@ -177,6 +217,15 @@ class Coordinator:
         """Runs until the feed ends, `ticks` are done or `stop` (a
         threading.Event) is set; always settles the instances."""
         stop = stop or threading.Event()
+        self.claims = session_claims()
+        try:
+            self.claim()
+            return self._run(ticks, stop)
+        finally:
+            self.claims.release()
+            self.claims = None
+
+    def _run(self, ticks, stop):
         result = RunResult()
         self.renew_epochs()
         started = first = None
@@ -193,6 +242,8 @@ class Coordinator:
                     break
             close_old_connections()
             try:
+                if self.timer() - self._claimed_at >= RECLAIM_SECONDS:
+                    self.claim()
                 result.moves += self.step(batch)
             except CONNECTION_ERRORS as exc:
                 result.failed_ticks += 1
