@@ -42,6 +42,7 @@ out unless LOG_LEVEL is DEBUG: they bury what the project itself says.
 """
 
 import logging
+import logging.config
 import os
 import threading
 import time
@@ -170,13 +171,22 @@ def _loggers(level):
     }
 
 
+def configure(config):
+    """Django's LOGGING_CONFIG: called by `django.setup()`. The folders of
+    the file handlers are made here, at start-up (failing loudly when they
+    can't be), not when the settings are imported."""
+    for handler in config.get("handlers", {}).values():
+        if "filename" in handler:
+            Path(handler["filename"]).parent.mkdir(parents=True, exist_ok=True)
+    logging.config.dictConfig(config)
+
+
 def build_logging(
     log_dir, level="INFO", *, max_bytes=10 * 1024 * 1024, backups=5, repeat_seconds=60
 ):
-    """Creates `log_dir` (failing loudly at start-up when it can't) and
-    returns the dictConfig for it."""
+    """The dictConfig of development: the console, and the two files in
+    `log_dir`."""
     log_dir = Path(log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -64,7 +64,7 @@ def private_sqlite(name):
     names. A `connection_created` hook would instead chase files that
     already exist, and miss the companions made after it ran.
     """
-    if name == ":memory:":
+    if name == ":memory:" or str(name).startswith("file:"):  # in memory, or a URI
         return
     path = Path(name)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))

@@ -16,15 +16,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
+from config.local_state import kept_secret_key
 from config.logging import build_logging, build_production_logging
-from config.private_files import make_private, private_dir, private_sqlite, write_private
 from streams import connection_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Local state of an embedded run: SQLite file, logs, collected static files.
-# Private to this account (config/private_files.py).
-VAR_DIR = BASE_DIR / "var"
-private_dir(VAR_DIR)
+# Local state of an embedded run: SQLite file, logs, the kept secret key.
+# Private to this account; made at start-up, not here (config/local_state.py).
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 # `production` is the deployment behind a TLS proxy (README "Production"):
 # it refuses to start on settings that are only safe on a developer's
@@ -51,16 +50,12 @@ if PRODUCTION:
     ):
         if not _needed:
             raise ImproperlyConfigured(f"DJANGO_ENV=production needs {_why}")
-elif not SECRET_KEY:
-    # Development: a key made once for this checkout is kept in var/ (never
-    # in the repository), so logins survive a restart and the processes of
-    # an embedded run share it (streams/publishing/relay.py signs with it).
-    _key_file = VAR_DIR / "secret_key"
-    if not _key_file.exists():
-        # The first process to start writes it; the others read that one.
-        write_private(_key_file, get_random_secret_key(), overwrite=False)
-    make_private(_key_file)
-    SECRET_KEY = _key_file.read_text().strip()
+# Development without SECRET_KEY: the key kept in var/ (never in the
+# repository), which the first process to start makes (local_state.prepare);
+# until then, and for a tool that only imports the settings, one of its own.
+SECRET_KEY_KEPT = not PRODUCTION and not SECRET_KEY
+if SECRET_KEY_KEPT:
+    SECRET_KEY = kept_secret_key(VAR_DIR) or get_random_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -185,9 +180,11 @@ DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend, which makes the database file 0600 before it
+    # opens it (config/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "config.sqlite"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
-    private_sqlite(DATABASES["default"]["NAME"])
     # A file, not memory: tests start daphne and writers in other processes.
     # One per test process, so parallel runs don't share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
@@ -422,7 +419,6 @@ STATIC_URL = "static/"
 # Where collectstatic gathers the files nginx serves in production
 # (docs/deploy.md): outside var/, which only this account may read.
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -437,6 +433,7 @@ LOG_LEVEL = env_choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO
 # A warning of one kind is written once per this many seconds; the others
 # are counted (config/logging.py, RepeatedWarnings).
 LOG_REPEAT_SECONDS = env_int("LOG_REPEAT_SECONDS", 60, minimum=1)
+LOGGING_CONFIG = "config.logging.configure"
 if PRODUCTION:
     LOGGING = build_production_logging(LOG_LEVEL, repeat_seconds=LOG_REPEAT_SECONDS)
 else:

@@ -1,6 +1,7 @@
 """Shared fixtures: the people of the tests and what each may see."""
 
 import os
+import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -68,8 +69,14 @@ def other_session(stranger):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Remove what this run kept in Redis under its own namespace."""
+    """Remove what this run kept: its var/ (tests/settings.py), and what it
+    kept in Redis under its own namespace."""
     from django.conf import settings
+
+    from tests.settings import RUN_PREFIX
+
+    if settings.VAR_DIR.name.startswith(RUN_PREFIX):
+        shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
 
     if not settings.REDIS_URL:
         return

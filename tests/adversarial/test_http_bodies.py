@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from config.asgi import application
 from config.logging import ERRORS_FILE, build_logging
+from config.logging import configure as configure_logging
 from logs.budget import CPUBudget
 from logs.models import FrontendLogEntry
 from tests.logs.throttle_support import fresh_throttling
@@ -190,7 +191,7 @@ def errors_log(tmp_path, settings):
         def emit(self, record):
             records.append(record)
 
-    logging.config.dictConfig(build_logging(tmp_path))
+    configure_logging(build_logging(tmp_path))
     keep = Keep(level=logging.WARNING)
     logging.getLogger().addHandler(keep)
     yield tmp_path / ERRORS_FILE, records

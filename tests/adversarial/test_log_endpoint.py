@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.logging import ERRORS_FILE, FRONTEND_FILE, build_logging
+from config.logging import configure as configure_logging
 from logs.jsonlines import FRONTEND_LOGGER
 from logs.models import FrontendLogEntry
 from logs.parsers import MAX_BODY_BYTES
@@ -180,7 +181,7 @@ def test_two_server_processes_count_an_anonymous_client_together(settings):
 @pytest.fixture
 def log_dir(tmp_path, settings):
     """The project's logging, writing to a directory of this test's own."""
-    logging.config.dictConfig(build_logging(tmp_path, max_bytes=2000, backups=2))
+    configure_logging(build_logging(tmp_path, max_bytes=2000, backups=2))
     yield tmp_path
     logging.config.dictConfig(settings.LOGGING)
 

@@ -12,6 +12,7 @@ import logging.config
 import pytest
 
 from config.logging import ERRORS_FILE, RepeatedWarnings, build_logging, build_production_logging
+from config.logging import configure as configure_logging
 
 FLOOD = 1000
 
@@ -39,7 +40,7 @@ def flood(logger="streams.transport"):
 def test_a_flood_of_one_warning_is_one_line_then_one_line_per_interval_with_a_count(
     tmp_path, clock, restore_logging
 ):
-    logging.config.dictConfig(build_logging(tmp_path, repeat_seconds=60))
+    configure_logging(build_logging(tmp_path, repeat_seconds=60))
 
     flood()
     clock[0] += 61
@@ -56,7 +57,7 @@ def test_a_flood_of_one_warning_is_one_line_then_one_line_per_interval_with_a_co
 
 
 def test_other_warnings_and_every_error_still_get_through(tmp_path, clock, restore_logging):
-    logging.config.dictConfig(build_logging(tmp_path, repeat_seconds=60))
+    configure_logging(build_logging(tmp_path, repeat_seconds=60))
 
     flood()
     logging.getLogger("streams.views").warning("healthz: %s check failed: %s", "database", "down")
@@ -72,7 +73,7 @@ def test_other_warnings_and_every_error_still_get_through(tmp_path, clock, resto
 def test_the_production_journal_is_guarded_the_same_way(clock, restore_logging, monkeypatch):
     stdout = io.StringIO()
     monkeypatch.setattr("sys.stdout", stdout)
-    logging.config.dictConfig(build_production_logging(repeat_seconds=60))
+    configure_logging(build_production_logging(repeat_seconds=60))
 
     flood("streams.views")
 

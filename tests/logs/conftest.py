@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.logging import FRONTEND_FILE, build_logging
+from config.logging import configure as configure_logging
 from tests.logs.throttle_support import fresh_throttling
 from tests.support.browser import chromium  # noqa: F401  (fixture)
 
@@ -26,7 +27,7 @@ def generous_rates(settings):
 def log_dir(tmp_path, settings):
     """The project's logging, pointed at a directory of this test's own (so
     no test writes to the project's var/log)."""
-    logging.config.dictConfig(build_logging(tmp_path))
+    configure_logging(build_logging(tmp_path))
     yield tmp_path
     logging.config.dictConfig(settings.LOGGING)
 

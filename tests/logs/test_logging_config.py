@@ -10,13 +10,14 @@ import logging.handlers
 import pytest
 
 from config.logging import ERRORS_FILE, FRONTEND_FILE, build_logging
+from config.logging import configure as configure_logging
 from logs.jsonlines import FRONTEND_LOGGER
 
 
 @pytest.fixture
 def configure(tmp_path, settings):
     def apply(level="INFO"):
-        logging.config.dictConfig(build_logging(tmp_path / "log", level))
+        configure_logging(build_logging(tmp_path / "log", level))
         return tmp_path / "log"
 
     yield apply

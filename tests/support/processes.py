@@ -17,7 +17,7 @@ CHILD = "test-child"
 def database_url():
     """The URL of the database this test is using (the test database)."""
     conf = connection.settings_dict
-    if conf["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         return f"sqlite:///{conf['NAME']}"
     user = conf.get("USER") or "postgres"
     host = conf.get("HOST") or "127.0.0.1"
